@@ -1,0 +1,6 @@
+"""canaryctl: canary releases judged by SLOs."""
+
+from __future__ import annotations
+
+__all__ = ["__version__"]
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from canaryctl.cli.main import main
+
+main()

@@ -1,0 +1,43 @@
+"""Metric sources: ``create_source`` maps a pipeline's ``metrics.type`` to an implementation.
+
+Each implementation module exposes a class with ``from_config(config, *, service, base_dir,
+platform)`` taking the pipeline's validated ``metrics`` model. Unknown types are refused.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from canaryctl.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from canaryctl.metrics.base import MetricSource
+    from canaryctl.platforms.base import Platform
+
+__all__ = ["SOURCES", "create_source"]
+
+SOURCES: dict[str, str] = {
+    "embedded": "canaryctl.metrics.embedded:EmbeddedSource",
+    "prometheus": "canaryctl.metrics.prometheus:PrometheusSource",
+    "cloudwatch": "canaryctl.metrics.cloudwatch:CloudWatchSource",
+    "replay": "canaryctl.metrics.replay:ReplaySource",
+}
+
+
+def create_source(
+    config: Any, *, service: str, base_dir: Path, platform: Platform | None = None
+) -> MetricSource:
+    kind = getattr(config, "type", None)
+    try:
+        target = SOURCES[kind]  # type: ignore[index]
+    except KeyError:
+        raise InvalidInput(
+            f"unknown metrics type {kind!r} (known: {', '.join(sorted(SOURCES))})"
+        ) from None
+    module, _, cls = target.partition(":")
+    klass = getattr(importlib.import_module(module), cls)
+    return klass.from_config(  # type: ignore[no-any-return]
+        config, service=service, base_dir=base_dir, platform=platform
+    )
