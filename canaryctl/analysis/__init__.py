@@ -28,4 +28,4 @@ def create_judge(name: str) -> Judge:
         known = ", ".join(sorted(JUDGES))
         raise InvalidInput(f"unknown judge {name!r} (known: {known})") from None
     module, _, cls = target.partition(":")
-    return getattr(importlib.import_module(module), cls)()  # type: ignore[no-any-return]
+    return getattr(importlib.import_module(module), cls)()

@@ -38,6 +38,6 @@ def create_source(
         ) from None
     module, _, cls = target.partition(":")
     klass = getattr(importlib.import_module(module), cls)
-    return klass.from_config(  # type: ignore[no-any-return]
+    return klass.from_config(
         config, service=service, base_dir=base_dir, platform=platform
     )

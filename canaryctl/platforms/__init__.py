@@ -33,4 +33,4 @@ def create_platform(config: Any, *, service: str, base_dir: Path) -> Platform:
         ) from None
     module, _, cls = target.partition(":")
     klass = getattr(importlib.import_module(module), cls)
-    return klass.from_config(config, service=service, base_dir=base_dir)  # type: ignore[no-any-return]
+    return klass.from_config(config, service=service, base_dir=base_dir)

@@ -1,0 +1,306 @@
+"""The properties of the Terraform modules that canaryctl and the security review rely on.
+
+Each property is a check returning the problems it finds. Every check runs on the real
+module (no problem allowed) and on a copy broken the way a careless edit would break it
+(the problem must be reported), so these tests cannot pass vacuously.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+Check = Callable[[Any], list[str]]
+
+
+def _one(blocks: Any) -> dict[str, Any]:
+    """A nested block (python-hcl2 gives a list of one dict) or {}."""
+    if isinstance(blocks, list):
+        return blocks[0] if blocks else {}
+    return blocks or {}
+
+
+# --- the checks ---------------------------------------------------------------------------
+
+
+def check_weighted_listener(m: Any) -> list[str]:
+    problems = []
+    groups = m.resources.get("aws_lb_target_group", {})
+    tg_keys = set(_tg_for_each_keys(m, groups))
+    if tg_keys != {"blue", "green"}:
+        problems.append(f"target groups should be blue and green, got {sorted(tg_keys)}")
+    listeners = m.resources.get("aws_lb_listener", {})
+    https = listeners.get("https", {})
+    if https.get("protocol") != "HTTPS":
+        problems.append("listener is not HTTPS")
+    action = _one(https.get("default_action"))
+    forward = _one(action.get("forward"))
+    if action.get("type") != "forward":
+        problems.append("default action is not forward")
+    targets = forward.get("target_group", [])
+    arns = [t.get("arn", "") for t in targets]
+    if len(targets) != 2 or len(set(arns)) != 2:
+        problems.append(f"forward action needs two distinct target groups, got {arns}")
+    if not all("aws_lb_target_group.this" in a for a in arns):
+        problems.append("forward action must point at the module's blue/green target groups")
+    if sum(int(t.get("weight", -1)) for t in targets) != 100:
+        problems.append("initial weights must add up to 100")
+    ignored = _one(https.get("lifecycle")).get("ignore_changes", [])
+    if "default_action" not in ignored:
+        problems.append("lifecycle.ignore_changes must include default_action (canaryctl owns it)")
+    return problems
+
+
+def _tg_for_each_keys(m: Any, groups: dict[str, Any]) -> list[str]:
+    this = groups.get("this", {})
+    ref = str(this.get("for_each", ""))
+    if ref == "${local.target_groups}":
+        return list(m.locals.get("target_groups", {}))
+    return list(groups)
+
+
+def check_external_controller(m: Any) -> list[str]:
+    service = m.resources.get("aws_ecs_service", {}).get("this", {})
+    problems = []
+    if _one(service.get("deployment_controller")).get("type") != "EXTERNAL":
+        problems.append("ECS service must use the EXTERNAL deployment controller")
+    for key in ("task_definition", "load_balancer", "network_configuration", "launch_type"):
+        if key in service:
+            problems.append(f"{key} belongs to canaryctl's task sets, not the EXTERNAL service")
+    if "desired_count" not in _one(service.get("lifecycle")).get("ignore_changes", []):
+        problems.append("desired_count must be ignored: autoscaling owns it")
+    if "aws_appautoscaling_target" not in m.resources:
+        problems.append("service has no autoscaling target")
+    return problems
+
+
+def check_postgres(m: Any) -> list[str]:
+    db = m.resources.get("aws_db_instance", {}).get("this", {})
+    problems = []
+    if db.get("storage_encrypted") is not True:
+        problems.append("RDS storage_encrypted must be true")
+    if db.get("publicly_accessible") is not False:
+        problems.append("RDS publicly_accessible must be false")
+    if db.get("engine") != "postgres":
+        problems.append("RDS engine must be postgres")
+    subnet_group = db.get("db_subnet_group_name", "")
+    group = m.resources.get("aws_db_subnet_group", {}).get("this", {})
+    if "aws_db_subnet_group.this" not in subnet_group or group.get("subnet_ids") != (
+        "${var.private_subnet_ids}"
+    ):
+        problems.append("RDS must sit in a subnet group of the private subnets")
+    if db.get("manage_master_user_password") is not True or "password" in db:
+        problems.append("the master password must be managed by RDS, never in Terraform")
+    return problems
+
+
+def check_redis(m: Any) -> list[str]:
+    rg = m.resources.get("aws_elasticache_replication_group", {}).get("this", {})
+    problems = []
+    if rg.get("transit_encryption_enabled") is not True:
+        problems.append("ElastiCache transit_encryption_enabled must be true")
+    if rg.get("at_rest_encryption_enabled") is not True:
+        problems.append("ElastiCache at_rest_encryption_enabled must be true")
+    group = m.resources.get("aws_elasticache_subnet_group", {}).get("this", {})
+    if (
+        "aws_elasticache_subnet_group.this" not in str(rg.get("subnet_group_name"))
+        or group.get("subnet_ids") != "${var.private_subnet_ids}"
+    ):
+        problems.append("ElastiCache must sit in a subnet group of the private subnets")
+    return problems
+
+
+def check_oidc_trust(m: Any) -> list[str]:
+    trust = m.data.get("aws_iam_policy_document", {}).get("trust", {})
+    statements = trust.get("statement", [])
+    problems = []
+    if len(statements) != 1:
+        return [f"trust policy must have exactly one statement, got {len(statements)}"]
+    st = statements[0]
+    if st.get("effect", "Allow") != "Allow" or st.get("actions") != [
+        "sts:AssumeRoleWithWebIdentity"
+    ]:
+        problems.append("trust must allow only sts:AssumeRoleWithWebIdentity")
+    conditions = {c.get("variable"): c for c in st.get("condition", [])}
+    aud = conditions.get("token.actions.githubusercontent.com:aud", {})
+    if aud.get("test") != "StringEquals" or aud.get("values") != ["sts.amazonaws.com"]:
+        problems.append("aud must be StringEquals sts.amazonaws.com")
+    sub = conditions.get("token.actions.githubusercontent.com:sub", {})
+    if sub.get("test") != "StringEquals":
+        problems.append("sub must be compared with StringEquals (no wildcards)")
+    subjects = str(m.locals.get("subjects", "")) if sub.get("values") == "${local.subjects}" else ""
+    pinned = re.search(r"repo:\$\{var\.github_repository\}:environment:\$\{\w+\}", subjects)
+    if not pinned or "*" in subjects:
+        problems.append("sub must be pinned to repo:OWNER/REPO:environment:ENV")
+    return problems
+
+
+_RESTRICTABLE_WITH_STAR = re.compile(
+    r"^(ecs|elasticloadbalancing|s3|iam|kms):(Create|Update|Delete|Modify|Put|Pass|Get)"
+)
+
+
+def check_deploy_policy(m: Any) -> list[str]:
+    doc = m.data.get("aws_iam_policy_document", {}).get("deploy", {})
+    problems = []
+    statements = list(doc.get("statement", []))
+    for dyn in doc.get("dynamic", []):
+        statements.append(_one(dyn.get("statement", {}).get("content")))
+    actions: set[str] = set()
+    for st in statements:
+        acts = st.get("actions", [])
+        actions.update(acts)
+        if any(a.endswith("*") for a in acts):
+            problems.append(f"wildcard action in {st.get('sid')}: {acts}")
+        if st.get("resources") == ["*"] and st.get("condition") is None:
+            bad = [a for a in acts if _RESTRICTABLE_WITH_STAR.match(a)]
+            if bad:
+                problems.append(f"{st.get('sid')}: {bad} on every resource")
+        if "iam:PassRole" in acts and st.get("resources") != "${var.pass_role_arns}":
+            problems.append("iam:PassRole must be limited to the task roles")
+        create_only = [c.get("variable") for c in st.get("condition", [])] == ["ecs:CreateAction"]
+        if "ecs:TagResource" in acts and not create_only:
+            problems.append("ecs:TagResource must be limited to tagging on create")
+    wanted = {
+        "ecs:CreateTaskSet",
+        "ecs:UpdateTaskSet",
+        "ecs:DeleteTaskSet",
+        "ecs:UpdateServicePrimaryTaskSet",
+        "ecs:RegisterTaskDefinition",
+        "ecs:TagResource",
+        "elasticloadbalancing:ModifyListener",
+        "elasticloadbalancing:ModifyRule",
+        "cloudwatch:GetMetricData",
+        "s3:PutObject",
+        "iam:PassRole",
+    }
+    if missing := wanted - actions:
+        problems.append(f"policy lacks what canaryctl calls: {sorted(missing)}")
+    return problems
+
+
+# --- real modules pass --------------------------------------------------------------------
+
+CASES: dict[str, tuple[str, Check]] = {
+    "weighted listener": ("modules/alb", check_weighted_listener),
+    "external controller": ("modules/ecs_service", check_external_controller),
+    "postgres": ("modules/data", check_postgres),
+    "redis": ("modules/data", check_redis),
+    "oidc trust": ("modules/github_oidc", check_oidc_trust),
+    "deploy policy": ("modules/github_oidc", check_deploy_policy),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_module_has_the_property(case: str, tf_sources: Any, hcl_module: Any) -> None:
+    rel, check = CASES[case]
+    assert check(hcl_module(tf_sources(rel))) == []
+
+
+# --- broken copies are caught ------------------------------------------------------------
+
+MUTATIONS = [
+    ("weighted listener", "main.tf", "ignore_changes = [default_action]", "ignore_changes = []"),
+    (
+        "weighted listener",
+        "main.tf",
+        'aws_lb_target_group.this["green"].arn',
+        'aws_lb_target_group.this["blue"].arn',
+    ),
+    ("weighted listener", "main.tf", "weight = 0", "weight = 10"),
+    ("external controller", "main.tf", 'type = "EXTERNAL"', 'type = "ECS"'),
+    ("postgres", "main.tf", "storage_encrypted     = true", "storage_encrypted     = false"),
+    ("postgres", "main.tf", "publicly_accessible    = false", "publicly_accessible    = true"),
+    (
+        "postgres",
+        "main.tf",
+        "subnet_ids = var.private_subnet_ids",
+        "subnet_ids = var.public_subnet_ids",
+    ),
+    ("redis", "main.tf", "transit_encryption_enabled = true", "transit_encryption_enabled = false"),
+    ("redis", "main.tf", "at_rest_encryption_enabled = true", "at_rest_encryption_enabled = false"),
+    (
+        "oidc trust",
+        "main.tf",
+        'values   = ["sts.amazonaws.com"]',
+        'values   = ["sts.amazonaws.com", "x"]',
+    ),
+    (
+        "oidc trust",
+        "main.tf",
+        'test     = "StringEquals"\n      variable = "token.actions.githubusercontent.com:sub"',
+        'test     = "StringLike"\n      variable = "token.actions.githubusercontent.com:sub"',
+    ),
+    ("oidc trust", "main.tf", ":environment:${env}", ":*"),
+    ("deploy policy", "policy.tf", "resources = var.pass_role_arns", 'resources = ["*"]'),
+    (
+        "deploy policy",
+        "policy.tf",
+        '"elasticloadbalancing:ModifyRule"]',
+        '"elasticloadbalancing:*"]',
+    ),
+    ("deploy policy", "policy.tf", 'variable = "ecs:CreateAction"', 'variable = "aws:x"'),
+]
+
+
+@pytest.mark.parametrize(("case", "file", "old", "new"), MUTATIONS)
+def test_broken_module_is_caught(
+    case: str, file: str, old: str, new: str, tf_sources: Any, hcl_module: Any
+) -> None:
+    rel, check = CASES[case]
+    files = tf_sources(rel)
+    assert old in files[file], f"mutation target not found in {rel}/{file}: {old!r}"
+    files[file] = files[file].replace(old, new, 1)
+    assert check(hcl_module(files)), f"{case}: breaking {old!r} went unnoticed"
+
+
+# --- environments ------------------------------------------------------------------------
+
+PIPELINE_OUTPUTS = {
+    "cluster",
+    "service",
+    "listener_arn",
+    "blue_target_group_arn",
+    "green_target_group_arn",
+    "state_bucket",
+    "deploy_role_arn",
+    "region",
+    "canaryctl_ecs",
+}
+
+
+@pytest.mark.parametrize("env", ["staging", "production"])
+def test_aws_environment_wiring(env: str, tf_sources: Any, hcl_module: Any) -> None:
+    m = hcl_module(tf_sources(f"environments/{env}"))
+    assert set(m.outputs) >= PIPELINE_OUTPUTS
+    backend = _one(_one(m.terraform).get("backend"))
+    s3 = backend.get("s3", {})
+    assert s3.get("use_lockfile") is True and s3.get("encrypt") is True
+    assert s3.get("key") == f"canaryctl/{env}/terraform.tfstate"
+    assert {"network", "alb", "ecs_service", "data", "observability", "github_oidc"} <= set(
+        m.modules
+    )
+    data = m.modules["data"]
+    assert data["private_subnet_ids"] == "${module.network.private_subnet_ids}"
+    assert data["client_security_group_ids"] == ["${module.ecs_service.security_group_id}"]
+    assert m.modules["github_oidc"]["github_environments"] == "${var.github_environments}"
+    assert m.variables["github_environments"]["default"] == [env]
+
+
+def test_production_is_protected(tf_sources: Any, hcl_module: Any) -> None:
+    m = hcl_module(tf_sources("environments/production"))
+    assert m.modules["data"]["deletion_protection"] is True
+    assert m.modules["data"]["multi_az"] is True
+    assert m.modules["alb"]["deletion_protection"] is True
+    assert m.modules["state_bucket"]["force_destroy"] is False
+
+
+def test_local_environment_uses_only_builtin_resources(tf_sources: Any, hcl_module: Any) -> None:
+    m = hcl_module(tf_sources("environments/local"))
+    assert set(m.resources) == {"terraform_data"}
+    assert not m.data and not m.modules and not m.providers
+    assert "required_providers" not in _one(m.terraform)
+    assert {"router_url", "replicas", "state_dir", "canaryctl_local"} <= set(m.outputs)
