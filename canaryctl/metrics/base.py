@@ -60,7 +60,9 @@ class WindowStats:
                     return prev_bound
                 if count == prev_count:
                     return bound
-                return prev_bound + (bound - prev_bound) * (rank - prev_count) / (count - prev_count)
+                return prev_bound + (bound - prev_bound) * (rank - prev_count) / (
+                    count - prev_count
+                )
             prev_bound, prev_count = bound, count
         return prev_bound
 
@@ -70,9 +72,11 @@ class WindowStats:
         return self.requests - cumulative_at(self.buckets, threshold_s)
 
     def __add__(self, other: WindowStats) -> WindowStats:
-        if self.buckets and other.buckets and [b for b, _ in self.buckets] != [
-            b for b, _ in other.buckets
-        ]:
+        if (
+            self.buckets
+            and other.buckets
+            and [b for b, _ in self.buckets] != [b for b, _ in other.buckets]
+        ):
             raise ValueError("cannot add windows with different bucket bounds")
         buckets = self.buckets or other.buckets
         if self.buckets and other.buckets:
@@ -83,14 +87,20 @@ class WindowStats:
             requests=self.requests + other.requests,
             errors=self.errors + other.errors,
             buckets=buckets,
-            start=min(self.start, other.start) if self.start and other.start else self.start or other.start,
+            start=min(self.start, other.start)
+            if self.start and other.start
+            else self.start or other.start,
             end=max(self.end, other.end),
         )
 
     @classmethod
     def from_latencies(
-        cls, latencies_s: Iterable[float], errors: int, bounds: Sequence[float],
-        start: float = 0.0, end: float = 0.0,
+        cls,
+        latencies_s: Iterable[float],
+        errors: int,
+        bounds: Sequence[float],
+        start: float = 0.0,
+        end: float = 0.0,
     ) -> WindowStats:
         """Build a window from raw latencies (tests, simulators)."""
         values = sorted(latencies_s)

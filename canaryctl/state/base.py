@@ -1,11 +1,14 @@
 """The StateStore seam: deployment records (plain JSON dicts) and the per-service lock.
 
 Records are written before each side effect (write-ahead), so the store must make a save
-durable before returning (fsync locally, a completed PUT on S3).
+durable before returning (fsync locally, a completed PUT on S3). Control requests from other
+processes (``canaryctl abort/pause/promote/resume``) are posted separately and polled by the
+running engine.
 """
 
 from __future__ import annotations
 
+import builtins
 from typing import Any, Protocol
 
 __all__ = ["StateStore"]
@@ -34,3 +37,13 @@ class StateStore(Protocol):
         ...
 
     def holder(self, service: str) -> str | None: ...
+
+    def post_request(self, deployment_id: str, request: dict[str, Any]) -> None:
+        """Durably add a control request (``{"id", "action", "at", "by"}``; action: abort,
+        pause, promote, resume) for the deployment. Requests are kept apart from the record
+        so a request from another process is never lost to the engine's next ``save``."""
+        ...
+
+    def requests(self, deployment_id: str) -> builtins.list[dict[str, Any]]:
+        """Every control request posted for the deployment, oldest first."""
+        ...

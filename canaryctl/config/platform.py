@@ -1,0 +1,70 @@
+"""Platform sections of a pipeline (``platform: {type: local | ecs, ...}``).
+
+The implementations in ``canaryctl.platforms`` receive these validated models.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from canaryctl.config.models import Duration, Model, PositiveDuration, field_error
+
+__all__ = ["EcsPlatformConfig", "LocalPlatformConfig", "PlatformConfig", "TargetGroups"]
+
+
+class LocalPlatformConfig(Model):
+    """The local sandbox: backend processes behind a weighted router."""
+
+    type: Literal["local"] = "local"
+    sandbox: str = ".sandbox"  # the sandbox state dir, relative to the working directory
+    health_timeout: PositiveDuration = 60.0
+
+
+class TargetGroups(Model):
+    """The service's two ALB target groups; which one is stable is read from the platform."""
+
+    blue: str
+    green: str
+
+    @model_validator(mode="after")
+    def _different(self) -> TargetGroups:
+        if self.blue == self.green:
+            raise field_error("green", "must differ from blue")
+        return self
+
+
+class EcsPlatformConfig(Model):
+    """ECS service with the EXTERNAL deployment controller and two ALB target groups.
+
+    Field meanings: canaryctl/platforms/ecs/settings.py. ``environment`` names a Terraform
+    environment (``canaryctl env``) whose outputs fill in what is not given here.
+    """
+
+    type: Literal["ecs"] = "ecs"
+    environment: str | None = None
+    region: str | None = None
+    cluster: str | None = None
+    service: str | None = None
+    listener_arn: str | None = None
+    listener_rule_arn: str | None = None
+    target_groups: TargetGroups | None = None
+    container_name: str | None = None
+    image: str | None = None  # may contain {version}
+    canary_scale_percent: float | None = Field(default=None, gt=0, le=100)
+    health_timeout: PositiveDuration = 300.0
+    stability_timeout: PositiveDuration = 600.0
+    drain_delay: Duration = 30.0
+    poll_interval: PositiveDuration = 5.0
+
+    @model_validator(mode="after")
+    def _listener(self) -> EcsPlatformConfig:
+        if self.environment is None and bool(self.listener_arn) == bool(self.listener_rule_arn):
+            raise ValueError("set exactly one of listenerArn and listenerRuleArn (or environment)")
+        if self.image is not None and "{" in self.image.replace("{version}", ""):
+            raise field_error("image", "only {version} may be substituted")
+        return self
+
+
+PlatformConfig = Annotated[LocalPlatformConfig | EcsPlatformConfig, Field(discriminator="type")]

@@ -1,0 +1,80 @@
+"""SigV4 signing for Amazon Managed Service for Prometheus (AMP) query URLs.
+
+The Prometheus source calls ``is_amp_url(url)`` once and, when it is true, adds
+``sign_request(...)``'s headers to every request. Credentials come from the standard chain
+(environment, profile, the GitHub OIDC role's web identity, instance/task role) through
+canaryctl's boto3 session; the service name is ``aps``.
+
+AWS recomputes the canonical query string from the request it receives (RFC 3986: every byte
+but ``A-Z a-z 0-9 - _ . ~`` percent-encoded, parameters sorted). ``sign_request`` signs that
+canonical form, so the request must carry the same bytes: send GET requests to
+``canonical_url(url)``, or put the query in a POST form body (the body is signed as bytes).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+from canaryctl import aws
+from canaryctl.errors import MetricsError
+
+__all__ = ["amp_region", "canonical_url", "is_amp_url", "sign_request"]
+
+# aps-workspaces.<region>.amazonaws.com (and the FIPS and China partition spellings)
+_AMP_HOST = re.compile(
+    r"^aps-workspaces(?:-fips)?\.(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+)\.amazonaws\.com(?:\.cn)?$"
+)
+
+
+def amp_region(url: str) -> str | None:
+    """The region of an AMP workspace URL, or None when the URL is not one."""
+    parts = urlsplit(url)
+    match = _AMP_HOST.match(parts.hostname or "")
+    if not match or not parts.path.startswith("/workspaces/"):
+        return None
+    return match.group("region")
+
+
+def is_amp_url(url: str) -> bool:
+    """True for ``https://aps-workspaces.<region>.amazonaws.com/workspaces/<id>/...``."""
+    return amp_region(url) is not None
+
+
+def canonical_url(url: str) -> str:
+    """``url`` with its query encoded as SigV4 canonicalizes it (what ``sign_request`` signs)."""
+    parts = urlsplit(url)
+    pairs = sorted(parse_qsl(parts.query, keep_blank_values=True))
+    query = urlencode(pairs, quote_via=quote, safe="-_.~")
+    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", query, ""))
+
+
+def sign_request(
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    body: bytes | str | None,
+    region: str | None,
+    *,
+    credentials: Any = None,
+) -> dict[str, str]:
+    """The headers to send: ``headers`` plus ``Authorization``, ``X-Amz-Date`` and (with
+    temporary credentials) ``X-Amz-Security-Token``. ``region`` defaults to the URL's."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+
+    region = region or amp_region(url)
+    if not region:
+        raise MetricsError(f"cannot tell the AWS region of {url}: set metrics.region")
+    creds = credentials if credentials is not None else aws.session().get_credentials()
+    if creds is None:
+        raise MetricsError(f"no AWS credentials to sign requests to {url}")
+    frozen = creds.get_frozen_credentials() if hasattr(creds, "get_frozen_credentials") else creds
+    data = body.encode() if isinstance(body, str) else (body or b"")
+    request = AWSRequest(method=method.upper(), url=canonical_url(url), data=data)
+    for name, value in headers.items():
+        request.headers[name] = value
+    SigV4Auth(frozen, "aps", region).add_auth(request)
+    return {name: str(value) for name, value in request.headers.items()}

@@ -1,0 +1,337 @@
+"""ECS task sets behind ALB weighted target groups (services with the EXTERNAL controller).
+
+Every method reads the current state from ECS and ELBv2 first and does only what is missing,
+so calling it twice, or again after a crash at any point, converges (DESIGN §4). The roles
+(stable/canary task set and target group) are derived from the PRIMARY task set each time;
+see ``tasksets`` for the rules. The order of the steps is chosen so that every intermediate
+state serves all traffic from a scaled-up task set:
+
+- promote: canary to 100% scale → wait steady → 100% of traffic to the canary's group → old
+  primary scaled to 0 → canary made primary → drain delay → old task set deleted.
+- rollback: stable back to 100% scale if a promotion had started scaling it down → wait
+  steady → 100% of traffic to stable → canary (and any retired task set) deleted.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from canaryctl import aws
+from canaryctl.errors import InvalidInput, PlatformError, TrafficDrift, UnhealthyTaskSet
+from canaryctl.platforms.base import CanarySpec, PlatformState, TaskSet, Weights
+from canaryctl.platforms.ecs import listener, taskdef
+from canaryctl.platforms.ecs.settings import EcsSettings
+from canaryctl.platforms.ecs.tasksets import (
+    Layout,
+    external_id,
+    is_steady,
+    layout,
+    scale_of,
+    to_task_set,
+    version_from_external_id,
+)
+
+__all__ = ["EcsPlatform"]
+
+
+class EcsPlatform:
+    """The ``ecs`` platform. Clients may be injected (tests use botocore's Stubber)."""
+
+    name = "ecs"
+
+    def __init__(
+        self,
+        settings: EcsSettings,
+        *,
+        ecs: Any = None,
+        elbv2: Any = None,
+        retry: aws.RetryPolicy | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.settings = settings
+        self._ecs = ecs if ecs is not None else aws.client("ecs", region=settings.region)
+        self._elb = elbv2 if elbv2 is not None else aws.client("elbv2", region=settings.region)
+        self._retry = retry or aws.RetryPolicy()
+        self._clock, self._sleep = clock, sleep
+        self._tds = taskdef.TaskDefinitions(self._ecs, self._call, settings.container_name)
+
+    @classmethod
+    def from_config(cls, config: Any, *, service: str, base_dir: Path) -> EcsPlatform:
+        return cls(EcsSettings.from_config(config, service=service))
+
+    # -- reading -------------------------------------------------------------------------
+
+    def describe(self) -> PlatformState:
+        lay = self._layout()
+        canary = lay.canary
+        return PlatformState(
+            stable=to_task_set(lay.primary, "stable", self._version(lay.primary)),
+            canary=to_task_set(canary, "canary", self._version(canary)) if canary else None,
+            weights=self._weights(lay),
+            details={
+                "cluster": self.settings.cluster,
+                "service": self.settings.service,
+                "stable_target_group": lay.stable_tg,
+                "canary_target_group": lay.canary_tg,
+                "retired_task_sets": [ts.get("id") for ts in lay.retired],
+                "traffic": self.settings.traffic_arn,
+            },
+        )
+
+    def target_groups(self) -> dict[str, str]:
+        """``{"stable": ARN, "canary": ARN}`` as the roles are now (for the CloudWatch source)."""
+        lay = self._layout()
+        return {"stable": lay.stable_tg, "canary": lay.canary_tg}
+
+    @property
+    def load_balancer_dimension(self) -> str:
+        return self.settings.load_balancer_dimension
+
+    # -- the Platform protocol -----------------------------------------------------------
+
+    def start_canary(self, spec: CanarySpec) -> TaskSet:
+        scale = self._canary_scale(spec)
+        lay = self._layout()
+        if lay.canary is not None:
+            running = self._version(lay.canary)
+            if running != spec.version:
+                raise PlatformError(
+                    f"a canary of version {running} is already running (task set "
+                    f"{lay.canary.get('id')}); roll it back before starting {spec.version}"
+                )
+            if scale_of(lay.canary) < scale:  # never down: a promotion may have scaled it up
+                self._scale(lay.canary, scale)
+            return to_task_set(self._refresh(lay.canary), "canary", spec.version)
+        if self._weights(lay).canary > 0:  # traffic to a group with no task set: stop it first
+            self._write_weights(lay, Weights(100, 0))
+        for old in lay.retired:
+            self._delete(old)
+        definition = self._tds.for_canary(lay.primary, spec, self.settings.image)
+        created = self._create_task_set(lay, definition, spec.version, scale)
+        return to_task_set(created, "canary", spec.version)
+
+    def wait_healthy(self, timeout_s: float) -> TaskSet:
+        lay = self._layout()
+        if lay.canary is None:
+            raise PlatformError("there is no canary task set to wait for")
+        ts = self._wait_steady(lay.canary, timeout_s, "canary")
+        return to_task_set(ts, "canary", self._version(ts))
+
+    def set_weights(self, weights: Weights, expected: Weights | None = None) -> Weights:
+        lay = self._layout()
+        current = self._weights(lay)
+        if current == weights:  # already done (a retried or resumed step): nothing to check
+            return current
+        if expected is not None and current != expected:
+            raise TrafficDrift(
+                f"weights are stable={current.stable}/canary={current.canary}, expected "
+                f"stable={expected.stable}/canary={expected.canary}; someone else changed them"
+            )
+        if weights.canary > 0 and lay.canary is None:
+            raise PlatformError("no canary task set: start the canary before sending it traffic")
+        return self._write_weights(lay, weights)
+
+    def promote(self) -> PlatformState:
+        lay = self._layout()
+        canary = lay.canary
+        if canary is not None:
+            if scale_of(canary) < 100:
+                self._scale(canary, 100.0)
+            self._wait_steady(canary, self.settings.stability_timeout, "canary")
+            if self._weights(lay) != Weights(0, 100):
+                self._write_weights(lay, Weights(0, 100))
+            if scale_of(lay.primary) > 0:
+                self._scale(lay.primary, 0.0)
+            self._call(
+                self._ecs.update_service_primary_task_set,
+                "make the canary task set primary",
+                cluster=self.settings.cluster,
+                service=self.settings.service,
+                primaryTaskSet=canary["taskSetArn"],
+            )
+            lay = self._layout()
+        if lay.retired:
+            self._sleep(self.settings.drain_delay)  # let in-flight and sticky sessions finish
+            for old in lay.retired:
+                self._delete(old)
+        return self.describe()
+
+    def rollback(self) -> PlatformState:
+        lay = self._layout()
+        if scale_of(lay.primary) < 100:  # a promotion had begun scaling stable down
+            self._scale(lay.primary, 100.0)
+            self._wait_steady(lay.primary, self.settings.stability_timeout, "stable")
+        if self._weights(lay) != Weights(100, 0):
+            self._write_weights(lay, Weights(100, 0))
+        for ts in [*([lay.canary] if lay.canary else []), *lay.retired]:
+            self._delete(ts)
+        return self.describe()
+
+    def close(self) -> None:
+        for client in (self._ecs, self._elb):
+            close = getattr(client, "close", None)
+            if callable(close):
+                close()
+
+    # -- ECS -----------------------------------------------------------------------------
+
+    def _call(self, method: Callable[..., Any], what: str, **kwargs: Any) -> Any:
+        return aws.call(method, what=what, policy=self._retry, sleep=self._sleep, **kwargs)
+
+    def _task_sets(self) -> list[dict[str, Any]]:
+        answer = self._call(
+            self._ecs.describe_task_sets,
+            f"describe the task sets of service {self.settings.service}",
+            cluster=self.settings.cluster,
+            service=self.settings.service,
+        )
+        return list(answer.get("taskSets", []))
+
+    def _layout(self) -> Layout:
+        return layout(self._task_sets(), self.settings.target_groups, self.settings.service)
+
+    def _refresh(self, ts: dict[str, Any]) -> dict[str, Any]:
+        answer = self._call(
+            self._ecs.describe_task_sets,
+            f"describe task set {ts.get('id')}",
+            cluster=self.settings.cluster,
+            service=self.settings.service,
+            taskSets=[ts["taskSetArn"]],
+        )
+        found = [t for t in answer.get("taskSets", []) if t.get("status") != "DRAINING"]
+        if not found:
+            raise PlatformError(f"task set {ts.get('id')} disappeared")
+        return dict(found[0])
+
+    def _version(self, ts: dict[str, Any]) -> str:
+        # Not started by canaryctl (the first task set): the image tag names the version.
+        return version_from_external_id(ts.get("externalId")) or self._tds.version(ts)
+
+    def _canary_scale(self, spec: CanarySpec) -> float:
+        scale = self.settings.canary_scale_percent or spec.scale_percent
+        if not 0 < scale <= 100:
+            raise InvalidInput(f"canary scale must be in (0, 100] percent, got {scale}")
+        return float(scale)
+
+    def _create_task_set(
+        self, lay: Layout, definition: str, version: str, scale: float
+    ) -> dict[str, Any]:
+        primary = lay.primary
+        balancers = [
+            {**lb, "targetGroupArn": lay.canary_tg}
+            for lb in primary.get("loadBalancers", [])
+            if lb.get("targetGroupArn") == lay.stable_tg
+        ]
+        kwargs: dict[str, Any] = {
+            "cluster": self.settings.cluster,
+            "service": self.settings.service,
+            "taskDefinition": definition,
+            "externalId": external_id(version),
+            "loadBalancers": balancers,
+            "scale": {"value": scale, "unit": "PERCENT"},
+            # The same token on botocore's retries makes a lost-response retry create nothing.
+            "clientToken": uuid.uuid4().hex,
+            "tags": [{"key": taskdef.VERSION_TAG, "value": version}],
+        }
+        for key in ("networkConfiguration", "platformVersion"):
+            if primary.get(key):
+                kwargs[key] = primary[key]
+        if primary.get("capacityProviderStrategy"):
+            kwargs["capacityProviderStrategy"] = primary["capacityProviderStrategy"]
+        elif primary.get("launchType"):
+            kwargs["launchType"] = primary["launchType"]
+        answer = self._call(
+            self._ecs.create_task_set, f"create the canary task set for {version}", **kwargs
+        )
+        return dict(answer["taskSet"])
+
+    def _scale(self, ts: dict[str, Any], percent: float) -> None:
+        self._call(
+            self._ecs.update_task_set,
+            f"scale task set {ts.get('id')} to {percent:g}%",
+            cluster=self.settings.cluster,
+            service=self.settings.service,
+            taskSet=ts["taskSetArn"],
+            scale={"value": percent, "unit": "PERCENT"},
+        )
+
+    def _delete(self, ts: dict[str, Any]) -> None:
+        try:
+            self._call(
+                self._ecs.delete_task_set,
+                f"delete task set {ts.get('id')}",
+                cluster=self.settings.cluster,
+                service=self.settings.service,
+                taskSet=ts["taskSetArn"],
+                force=True,
+            )
+        except PlatformError as exc:
+            if exc.code != "TaskSetNotFoundException":  # already gone: what we wanted
+                raise
+
+    def _wait_steady(self, ts: dict[str, Any], timeout_s: float, role: str) -> dict[str, Any]:
+        deadline = self._clock() + timeout_s
+        while True:
+            current = self._refresh(ts)
+            if is_steady(current):
+                return current
+            if self._clock() >= deadline:
+                raise UnhealthyTaskSet(self._unhealthy_message(current, role, timeout_s))
+            self._sleep(min(self.settings.poll_interval, max(0.0, deadline - self._clock())))
+
+    def _unhealthy_message(self, ts: dict[str, Any], role: str, timeout_s: float) -> str:
+        message = (
+            f"{role} task set {ts.get('id')} ({self._version(ts)}) is not healthy after "
+            f"{timeout_s:g}s: stabilityStatus={ts.get('stabilityStatus')}, running "
+            f"{ts.get('runningCount', 0)} of {ts.get('computedDesiredCount', 0)} "
+            f"(pending {ts.get('pendingCount', 0)})"
+        )
+        event = self._latest_service_event()
+        return f"{message}; latest service event: {event}" if event else message
+
+    def _latest_service_event(self) -> str | None:
+        answer = self._call(
+            self._ecs.describe_services,
+            f"describe service {self.settings.service}",
+            cluster=self.settings.cluster,
+            services=[self.settings.service],
+        )
+        services = answer.get("services") or [{}]
+        events = services[0].get("events") or []
+        return str(events[0].get("message")) if events else None
+
+    # -- ELBv2 ---------------------------------------------------------------------------
+
+    def _read_actions(self) -> list[dict[str, Any]]:
+        arn = self.settings.traffic_arn
+        if self.settings.listener_arn:
+            answer = self._call(
+                self._elb.describe_listeners, f"describe listener {arn}", ListenerArns=[arn]
+            )
+            return list(answer["Listeners"][0]["DefaultActions"])
+        answer = self._call(self._elb.describe_rules, f"describe rule {arn}", RuleArns=[arn])
+        return list(answer["Rules"][0]["Actions"])
+
+    def _weights(self, lay: Layout) -> Weights:
+        return listener.read_weights(self._read_actions(), lay.stable_tg, lay.canary_tg)
+
+    def _write_weights(self, lay: Layout, weights: Weights) -> Weights:
+        arn = self.settings.traffic_arn
+        actions = listener.with_weights(self._read_actions(), lay.stable_tg, lay.canary_tg, weights)
+        what = f"set weights stable={weights.stable}/canary={weights.canary} on {arn}"
+        if self.settings.listener_arn:
+            self._call(self._elb.modify_listener, what, ListenerArn=arn, DefaultActions=actions)
+        else:
+            self._call(self._elb.modify_rule, what, RuleArn=arn, Actions=actions)
+        readback = self._weights(lay)
+        if readback != weights:
+            raise TrafficDrift(
+                f"set stable={weights.stable}/canary={weights.canary} but read back "
+                f"stable={readback.stable}/canary={readback.canary}; someone else changed them"
+            )
+        return readback

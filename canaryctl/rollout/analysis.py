@@ -1,0 +1,160 @@
+"""One analysis check, and what the verdicts decide.
+
+Every interval the engine fetches stable and canary windows for each rule's route class (the
+last interval for ``scope="interval"`` judges, everything since the step began for
+``"cumulative"`` ones), asks each rule's judge for a verdict, and counts per SLO:
+
+* a ``fail`` counts toward the rule's ``failure_limit``: reaching it rolls back (onFailure);
+* an ``error`` (no data) counts toward ``missing_limit`` consecutive checks: reaching it
+  applies the rule's missing-data action (rollback or pause);
+* at the end of the window every SLO is judged once more over the whole window; the step
+  passes only if every SLO passes that final check (no data → missing-data action,
+  too few requests → inconclusive → pause). So missing data never promotes.
+
+An SLO with ``required: false`` can fail the canary but never holds it up: its checks without
+data or with too few requests are ignored (for low-traffic route classes). A policy must keep
+at least one required SLO, so the decision always rests on data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from canaryctl.analysis.base import Judge, Outcome, Verdict
+from canaryctl.errors import MetricsError
+from canaryctl.metrics.base import MetricSource, NoData, Target, WindowStats
+from canaryctl.rollout.plan import RuleSpec
+from canaryctl.rollout.record import jsonable
+
+__all__ = ["Decision", "after_check", "final_decision", "run_check", "update_counters"]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """kind: pass | fail | missing | inconclusive; ``action`` for missing: rollback | pause."""
+
+    kind: str
+    reason: str
+    action: str | None = None
+
+
+def _fetch(
+    metrics: MetricSource, target: Target, start: float, end: float, route: str | None
+) -> WindowStats | NoData:
+    try:
+        return metrics.window(target, start, end, route)
+    except MetricsError as exc:  # an unreachable source is missing data, not a crash
+        return NoData(reason=str(exc), target=target, route_class=route)
+
+
+def run_check(
+    rules: tuple[RuleSpec, ...],
+    metrics: MetricSource,
+    judge_for: Callable[[str], Judge],
+    *,
+    start: float,
+    now: float,
+    interval: float,
+    final: bool,
+) -> list[tuple[RuleSpec, Verdict, dict[str, Any]]]:
+    """Judge every rule once. With ``final``, interval-scope judges see the whole window."""
+    cache: dict[tuple[Target, float, float, str | None], WindowStats | NoData] = {}
+    out = []
+    for rule in rules:
+        judge = judge_for(rule.slo.judge)
+        whole = final or judge.scope == "cumulative"
+        ws = start if whole else max(start, now - interval)
+        windows = []
+        for target in (Target.STABLE, Target.CANARY):
+            key = (target, ws, now, rule.slo.route_class)
+            if key not in cache:
+                cache[key] = _fetch(metrics, target, ws, now, rule.slo.route_class)
+            windows.append(cache[key])
+        verdict = judge.judge(rule.slo, windows[0], windows[1])
+        meta = {
+            "judge": rule.slo.judge,
+            "window": [ws, now],
+            "check": "final" if final else "interval",
+        }
+        out.append((rule, verdict, meta))
+    return out
+
+
+def update_counters(counters: dict[str, Any], results: list[tuple[RuleSpec, Verdict, Any]]) -> None:
+    for rule, verdict, _ in results:
+        c = counters.setdefault(rule.name, {"checks": 0, "failures": 0, "missing": 0})
+        c["checks"] += 1
+        c["last"] = verdict.outcome.value
+        if verdict.outcome is Outcome.FAIL:
+            c["failures"] += 1
+        if verdict.outcome is Outcome.ERROR and rule.required:
+            c["missing"] += 1
+        elif verdict.outcome is not Outcome.ERROR:
+            c["missing"] = 0
+
+
+def verdict_dict(verdict: Verdict, meta: dict[str, Any], t: float, step: int) -> dict[str, Any]:
+    return jsonable({**verdict.to_dict(), **meta, "t": t, "step": step})
+
+
+def after_check(
+    counters: dict[str, Any], results: list[tuple[RuleSpec, Verdict, Any]]
+) -> Decision | None:
+    """A decision reached before the window ends (limits), or None to keep watching."""
+    for rule, verdict, _ in results:
+        c = counters[rule.name]
+        if c["failures"] >= rule.failure_limit:
+            return Decision(
+                "fail",
+                f"{rule.name} failed {c['failures']} checks (limit {rule.failure_limit}): "
+                f"{verdict.message}",
+            )
+    for rule, verdict, _ in results:
+        c = counters[rule.name]
+        if c["missing"] >= rule.missing_limit:
+            return Decision(
+                "missing",
+                f"{rule.name} had no data for {c['missing']} checks in a row "
+                f"(limit {rule.missing_limit}): {verdict.message}",
+                rule.missing_action,
+            )
+    return None
+
+
+def early_pass(results: list[tuple[RuleSpec, Verdict, Any]]) -> bool:
+    """Every rule opted into early promotion and its judge says the pass is already certain
+    (``evidence["decided"]`` on a pass, set by anytime-valid judges)."""
+    return bool(results) and all(
+        rule.early_promotion
+        and verdict.outcome is Outcome.PASS
+        and verdict.evidence.get("decided") is True
+        for rule, verdict, _ in results
+    )
+
+
+def final_decision(results: list[tuple[RuleSpec, Verdict, Any]], window: str) -> Decision:
+    """The step's decision from the whole-window verdicts."""
+    for outcome, kind in ((Outcome.FAIL, "fail"), (Outcome.ERROR, "missing")):
+        bad = [
+            (r, v) for r, v, _ in results if v.outcome is outcome and (r.required or kind == "fail")
+        ]
+        if bad:
+            rule, verdict = bad[0]
+            what = "failed" if kind == "fail" else "had no data"
+            return Decision(
+                kind,
+                f"{rule.name} {what} over the whole {window} window: {verdict.message}",
+                rule.missing_action if kind == "missing" else None,
+            )
+    unsure = [(r, v) for r, v, _ in results if v.outcome is Outcome.INCONCLUSIVE and r.required]
+    if unsure:
+        rule, verdict = unsure[0]
+        more = (
+            f"; needs about {verdict.needed_requests} more canary requests"
+            if verdict.needed_requests
+            else ""
+        )
+        return Decision("inconclusive", f"{rule.name} is inconclusive: {verdict.message}{more}")
+    return Decision("pass", f"every SLO passed over the whole {window} window")

@@ -1,0 +1,59 @@
+"""Pipelines load with their policy into a plan; --set overrides apply before validation."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from canaryctl.config import load_pipeline, pipeline_from_snapshot
+from canaryctl.config.platform import LocalPlatformConfig
+from canaryctl.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[3]
+PIPELINE = ROOT / "pipelines" / "gamebackend-local.yaml"
+
+
+def test_the_shipped_pipeline_is_ten_percent_for_the_window_then_promote():
+    loaded = load_pipeline(PIPELINE)
+    steps = loaded.plan.steps
+    assert [s.kind for s in steps] == ["set_weight", "analyze", "promote"]
+    assert steps[0].weight == 10 and steps[1].duration_s == 120 and steps[1].interval_s == 10
+    assert loaded.plan.load_hooks and loaded.plan.load_hooks[0].profile == "steady"
+    assert isinstance(loaded.pipeline.platform, LocalPlatformConfig)
+    assert loaded.pipeline.platform.health_timeout == 60.0
+    assert loaded.pipeline.metrics.type == "embedded"
+    assert loaded.policy.path.endswith("policies/gamebackend.yaml")
+    assert len(loaded.plan.rules) == len(loaded.policy.rules) > 0
+
+
+def test_set_overrides_the_window_for_a_demo():
+    loaded = load_pipeline(PIPELINE, ["analysis.window=30s", "steps.0.setWeight=20"])
+    assert loaded.plan.steps[1].duration_s == 30 and loaded.plan.steps[0].weight == 20
+    assert loaded.snapshot()["sets"] == ["analysis.window=30s", "steps.0.setWeight=20"]
+
+
+def test_set_can_switch_the_metric_source():
+    loaded = load_pipeline(
+        PIPELINE, ["metrics.type=prometheus", "metrics.url=http://127.0.0.1:9090"]
+    )
+    assert loaded.pipeline.metrics.type == "prometheus"
+    assert loaded.pipeline.metrics.timeout == 5.0
+
+
+def test_the_snapshot_rebuilds_the_same_models():
+    loaded = load_pipeline(PIPELINE)
+    again = pipeline_from_snapshot(loaded.snapshot())
+    assert again == loaded.pipeline
+
+
+def test_the_policy_path_is_relative_to_the_pipeline(tmp_path):
+    (tmp_path / "p").mkdir()
+    text = PIPELINE.read_text().replace("../policies/gamebackend.yaml", "missing.yaml")
+    (tmp_path / "p" / "x.yaml").write_text(text)
+    with pytest.raises(ConfigError, match=r"policy file .*p/missing.yaml not found") as info:
+        load_pipeline(tmp_path / "p" / "x.yaml")
+    assert info.value.line == 10
+    shutil.copy(ROOT / "policies" / "gamebackend.yaml", tmp_path / "p" / "missing.yaml")
+    assert load_pipeline(tmp_path / "p" / "x.yaml").plan.rules
