@@ -1,0 +1,1 @@
+"""Matchmaking: tickets per mode and region, widening skill windows, atomic match formation."""
