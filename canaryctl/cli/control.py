@@ -20,7 +20,10 @@ __all__ = ["abort", "history", "pause", "promote", "resume", "status"]
 StateDir = Annotated[
     str | None,
     typer.Option(
-        "--state-dir", help="State directory [env CANARYCTL_STATE_DIR; default .canaryctl]."
+        "--state",
+        "--state-dir",
+        help="Where records and locks live: s3://BUCKET/PREFIX or a directory "
+        "[env CANARYCTL_STATE; default $CANARYCTL_STATE_DIR or .canaryctl].",
     ),
 ]
 Output = Annotated[str | None, typer.Option("--output", "-o", help="text or json.")]

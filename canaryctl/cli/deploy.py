@@ -58,10 +58,14 @@ def deploy(
             "--wait", help="At a pause, wait for `canaryctl resume` instead of exiting 4."
         ),
     ] = False,
-    state_dir: Annotated[
+    state: Annotated[
         str | None,
         typer.Option(
-            "--state-dir", help="State directory [env CANARYCTL_STATE_DIR; default .canaryctl]."
+            "--state",
+            "--state-dir",
+            help="Where records and the lock live: s3://BUCKET/PREFIX or a directory "
+            "[env CANARYCTL_STATE; default: the pipeline's state:, else $CANARYCTL_STATE_DIR "
+            "or .canaryctl].",
         ),
     ] = None,
 ) -> None:
@@ -83,7 +87,7 @@ def deploy(
     variables = rt.parse_env(env)
     rt.validate_version(version)
     loaded = load_pipeline(pipeline, set_ or ())
-    store = rt.store_for(state_dir)
+    store = rt.store_for(state, loaded.pipeline)
     held = _converge_target(store, loaded, version)
     if held is not None:
         sys.stderr.write(f"continuing deployment {held['id']} (same version and pipeline)\n")
@@ -109,6 +113,7 @@ def deploy(
         cwd=os.getcwd(),
         now=time.time(),
     )
+    record["state"] = str(store.root)  # where `status`/`resume` find it (the job summary says)
     try:
         store.acquire(loaded.pipeline.service, record["id"])
     except LockHeld as exc:

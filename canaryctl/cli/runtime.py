@@ -7,22 +7,29 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 import re
 import socket
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from canaryctl.errors import CanaryError, InvalidInput, LockHeld
 from canaryctl.rollout.engine import Engine
 from canaryctl.rollout.hooks import LoadHookRunner
 from canaryctl.rollout.plan import Plan
 from canaryctl.rollout.record import exit_code
-from canaryctl.state import FileStateStore, open_store
+from canaryctl.state import FileStateStore, open_store, store_from_config
+
+if TYPE_CHECKING:
+    from canaryctl.state.s3 import S3StateStore
+
+    Store = FileStateStore | S3StateStore
 
 __all__ = [
+    "STATE_ENV",
     "describe_lock",
     "emit",
     "operator",
@@ -33,6 +40,7 @@ __all__ = [
     "validate_version",
 ]
 
+STATE_ENV = "CANARYCTL_STATE"
 _ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$")
 
@@ -73,11 +81,22 @@ def operator() -> str:
     return f"{user}@{socket.gethostname()}"
 
 
-def store_for(state_dir: str | None) -> FileStateStore:
-    return open_store(state_dir)
+def store_for(state: str | None = None, pipeline: Any = None) -> Store:
+    """Where records and locks live: ``--state`` (or ``--state-dir``), else
+    ``$CANARYCTL_STATE``, else the pipeline's ``state:``, else the file store under
+    ``$CANARYCTL_STATE_DIR`` or ``./.canaryctl``. A location is ``s3://BUCKET/PREFIX`` or a
+    directory. S3 without a region of its own uses the ECS platform's region."""
+    region = getattr(getattr(pipeline, "platform", None), "region", None)
+    location = state or os.environ.get(STATE_ENV)
+    if location:
+        return open_store(location, region=region)
+    configured = getattr(pipeline, "state", None)
+    if configured is not None:
+        return store_from_config(configured, region=region)
+    return open_store(None)
 
 
-def describe_lock(store: FileStateStore, exc: LockHeld) -> LockHeld:
+def describe_lock(store: Any, exc: LockHeld) -> LockHeld:
     """The lock error, with what the holder is doing and how to finish it when it is gone."""
     from canaryctl.rollout.record import engine_alive
 
@@ -109,10 +128,12 @@ def _wire(record: dict[str, Any]) -> tuple[Any, Any]:
 
     pipeline = pipeline_from_snapshot(record["config"])
     base = Path(record.get("cwd") or ".")
+    # A metric source's files (a replay recording) are relative to the pipeline file.
+    files = base / Path(record["config"].get("pipeline_path") or "pipeline").parent
     try:
         platform = create_platform(pipeline.platform, service=pipeline.service, base_dir=base)
         metrics = create_source(
-            pipeline.metrics, service=pipeline.service, base_dir=base, platform=platform
+            pipeline.metrics, service=pipeline.service, base_dir=files, platform=platform
         )
     except ImportError as exc:
         raise CanaryError(
@@ -149,8 +170,21 @@ def _reporter(mode: str) -> Any:
     return LiveReporter() if sys.stdout.isatty() else EventPrinter()
 
 
+def _clock(metrics: Any, record: dict[str, Any]) -> tuple[Callable[[], float], Any]:
+    """The engine's clock: the wall clock, or a replay's faster or virtual one (``speed``),
+    started no earlier than the record's last write so a resumed replay goes on in time."""
+    clock = getattr(metrics, "clock", None)
+    if clock is not None and type(clock).__name__ == "ReplayClock" and clock.speed != 1.0:
+        from canaryctl.metrics.replay import ReplayClock
+
+        start = max(time.time(), float(record.get("updated_at") or 0.0))
+        replay = ReplayClock(clock.speed, start=start)
+        return replay.time, replay.sleep
+    return time.time, time.sleep
+
+
 def run_engine(
-    store: FileStateStore,
+    store: Any,
     record: dict[str, Any],
     *,
     mode: str,
@@ -167,12 +201,17 @@ def run_engine(
             store.save(record)
             store.release(record["service"], record["id"])
         raise
+    from canaryctl.report.timeline import TimelineSource
+
     reporter = _reporter(mode)
+    clock, sleep = _clock(metrics, record)
     engine = Engine(
         plan=Plan.from_dict(record["plan"]),
         platform=platform,
-        metrics=metrics,
+        metrics=TimelineSource(metrics, record),  # keeps the chart's per-interval values
         store=store,
+        clock=clock,
+        sleep=sleep,
         hooks=LoadHookRunner(lambda: traffic_url(platform), lambda: _hook_options(platform)),
         observer=reporter,
         wait_on_pause=wait,
@@ -198,8 +237,12 @@ def run_engine(
 
 
 def emit(record: dict[str, Any], mode: str) -> int:
-    """Print the outcome (one JSON object, or the text report), write the job summary, and
-    return the exit code."""
+    """Print the outcome (one JSON object, or the text report), write the job summary and
+    (in GitHub Actions) the annotation, and return the exit code.
+
+    With ``--output json`` stdout is the JSON document alone (workflows redirect it to a
+    file), so the annotation goes to stderr; GitHub reads workflow commands on both."""
+    from canaryctl.report.github import write_annotation
     from canaryctl.report.markdown import write_job_summary
     from canaryctl.report.summary import summary
 
@@ -215,4 +258,5 @@ def emit(record: dict[str, Any], mode: str) -> int:
         write_job_summary(record)
     except OSError as exc:
         sys.stderr.write(f"warning: could not write the job summary: {exc}\n")
+    write_annotation(record, sys.stderr if mode == "json" else sys.stdout)
     return exit_code(record)

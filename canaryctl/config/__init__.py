@@ -21,16 +21,19 @@ from canaryctl.config.metrics import (
     ReplayMetricsConfig,
 )
 from canaryctl.config.platform import EcsPlatformConfig, LocalPlatformConfig
+from canaryctl.config.state import FileStateConfig, S3StateConfig
 
 __all__ = [
     "CloudWatchMetricsConfig",
     "EcsPlatformConfig",
     "EmbeddedMetricsConfig",
+    "FileStateConfig",
     "LoadedPipeline",
     "LoadedPolicy",
     "LocalPlatformConfig",
     "PrometheusMetricsConfig",
     "ReplayMetricsConfig",
+    "S3StateConfig",
     "load_any",
     "load_pipeline",
     "load_policy",

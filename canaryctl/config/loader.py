@@ -10,6 +10,7 @@ from typing import Any
 
 from canaryctl.config.compile import build_plan, compile_rules
 from canaryctl.config.diagnostics import Source, validate
+from canaryctl.config.environments import OutputsSource, resolve_outputs
 from canaryctl.config.overrides import apply_sets
 from canaryctl.config.pipeline import Pipeline
 from canaryctl.config.policy import Policy
@@ -74,8 +75,18 @@ def _policy_path(pipeline_path: str, pipeline: Pipeline) -> str:
     return os.path.normpath(joined)
 
 
-def load_pipeline(path: str | os.PathLike[str], sets: Iterable[str] = ()) -> LoadedPipeline:
-    """Load a pipeline, apply ``--set`` overrides, validate it and its policy, build the plan.
+def load_pipeline(
+    path: str | os.PathLike[str],
+    sets: Iterable[str] = (),
+    *,
+    environments: str | os.PathLike[str] | None = None,
+    outputs: OutputsSource | None = None,
+) -> LoadedPipeline:
+    """Load a pipeline, apply ``--set`` overrides, resolve environment outputs
+    (``${env.NAME.outputs.KEY}``, ``fromEnvironment: NAME``: from ``outputs`` when given, else
+    by running Terraform in the environments under ``environments``, else
+    ``$CANARYCTL_ENVIRONMENTS``, else ``terraform/environments``), validate the pipeline and
+    its policy, build the plan.
 
     Every problem is a ``ConfigError`` naming file:line (or the ``--set`` flag) and field."""
     name = str(path)
@@ -83,6 +94,7 @@ def load_pipeline(path: str | os.PathLike[str], sets: Iterable[str] = ()) -> Loa
     data = load_yaml(name, "pipeline file")
     source = Source(name, data, apply_sets(data, sets))
     _expect_kind(data, source, "Pipeline")
+    resolve_outputs(source, Path(environments) if environments is not None else None, outputs)
     pipeline = validate(Pipeline, source)
     policy_path = _policy_path(name, pipeline)
     if not Path(policy_path).is_file():

@@ -10,6 +10,7 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 from canaryctl.config.metrics import MetricsConfig
 from canaryctl.config.models import Model, PositiveDuration, field_error
 from canaryctl.config.platform import PlatformConfig
+from canaryctl.config.state import StateConfig
 
 __all__ = [
     "AnalysisOverrides",
@@ -122,6 +123,7 @@ class Pipeline(Model):
     policy: str
     platform: PlatformConfig
     metrics: MetricsConfig
+    state: StateConfig | None = None  # None: the file store ($CANARYCTL_STATE_DIR, .canaryctl)
     analysis: AnalysisOverrides = Field(default_factory=AnalysisOverrides)
     steps: list[Step] = Field(min_length=1)
     hooks: Hooks = Field(default_factory=Hooks)

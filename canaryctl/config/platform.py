@@ -5,7 +5,7 @@ The implementations in ``canaryctl.platforms`` receive these validated models.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -38,18 +38,23 @@ class TargetGroups(Model):
 class EcsPlatformConfig(Model):
     """ECS service with the EXTERNAL deployment controller and two ALB target groups.
 
-    Field meanings: canaryctl/platforms/ecs/settings.py. ``environment`` names a Terraform
-    environment (``canaryctl env``) whose outputs fill in what is not given here.
+    Field meanings: canaryctl/platforms/ecs/settings.py (``EcsSettings`` has the same
+    fields). ``fromEnvironment: NAME`` fills this block from a Terraform environment's
+    ``canaryctl_ecs`` output before validation (canaryctl/infra/outputs.py).
     """
 
+    misplaced: ClassVar[dict[str, str]] = {
+        "environment": "to take these values from a Terraform environment's outputs, write "
+        "fromEnvironment: NAME (or ${env.NAME.outputs.KEY} in a value)",
+    }
+
     type: Literal["ecs"] = "ecs"
-    environment: str | None = None
     region: str | None = None
-    cluster: str | None = None
-    service: str | None = None
+    cluster: str
+    service: str | None = None  # default: the pipeline's service
     listener_arn: str | None = None
     listener_rule_arn: str | None = None
-    target_groups: TargetGroups | None = None
+    target_groups: TargetGroups
     container_name: str | None = None
     image: str | None = None  # may contain {version}
     canary_scale_percent: float | None = Field(default=None, gt=0, le=100)
@@ -60,8 +65,8 @@ class EcsPlatformConfig(Model):
 
     @model_validator(mode="after")
     def _listener(self) -> EcsPlatformConfig:
-        if self.environment is None and bool(self.listener_arn) == bool(self.listener_rule_arn):
-            raise ValueError("set exactly one of listenerArn and listenerRuleArn (or environment)")
+        if bool(self.listener_arn) == bool(self.listener_rule_arn):
+            raise ValueError("set exactly one of listenerArn and listenerRuleArn")
         if self.image is not None and "{" in self.image.replace("{version}", ""):
             raise field_error("image", "only {version} may be substituted")
         return self

@@ -38,6 +38,4 @@ def create_source(
         ) from None
     module, _, cls = target.partition(":")
     klass = getattr(importlib.import_module(module), cls)
-    return klass.from_config(
-        config, service=service, base_dir=base_dir, platform=platform
-    )
+    return klass.from_config(config, service=service, base_dir=base_dir, platform=platform)

@@ -109,6 +109,11 @@ def summary(record: dict[str, Any], now: float | None = None) -> dict[str, Any]:
         ],
         "verdicts": [_verdict(v) for v in record.get("verdicts", [])],
         "requests": record.get("requests", []),
+        # stable and canary per analysis interval (report.timeline): requests, errors, p95
+        "timeline": [
+            {**p, "t": iso(p.get("t")), "from": iso(p.get("from"))}
+            for p in record.get("timeline") or []
+        ],
         "started_at": iso(start),
         "finished_at": iso(record.get("finished_at")),
         "duration_s": round(end - start, 3) if end and start else None,

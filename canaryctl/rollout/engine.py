@@ -73,6 +73,7 @@ class Engine(AnalyzingMixin):
         self.rec = record
         self.store.acquire(record["service"], record["id"])
         self.rec["engine"] = {**identity(), "since": self.clock(), "heartbeat": self.clock()}
+        self._anchor()
         if resume:
             self._resume()
         if self.rec["phase"] == Phase.ANALYZING:
@@ -145,6 +146,13 @@ class Engine(AnalyzingMixin):
         if name not in self._judges:
             self._judges[name] = self._judge_factory(name)
         return self._judges[name]
+
+    def _anchor(self) -> None:
+        # A source that replays a recording starts it when the canary first got traffic; a
+        # resumed process continues it from there instead of starting it over.
+        anchor = getattr(self.metrics, "anchor", None)
+        if callable(anchor) and self.rec.get("traffic_at") is not None:
+            anchor(float(self.rec["traffic_at"]))
 
     def _finish(self, phase: Phase, reason: str) -> None:
         self._phase(phase, reason)
@@ -243,6 +251,9 @@ class Engine(AnalyzingMixin):
             self._fail(f"could not set weights: {exc}", "platform")
             return
         self.rec["weights"] = weights_dict(target)
+        if target.canary > 0 and self.rec.get("traffic_at") is None:
+            self.rec["traffic_at"] = self.clock()  # saved by _enter_step below
+            self._anchor()
         self._event(f"weights stable {target.stable}% / canary {target.canary}%")
         self._enter_step(self.rec["step_index"] + 1)
 

@@ -99,7 +99,8 @@ class Staging:
             AWS_SHARED_CREDENTIALS_FILE=str(self.tmp / "no-aws-credentials"),
             CANARYCTL_STATE_DIR=str(self.tmp / "state"),
         )
-        env.pop("GITHUB_STEP_SUMMARY", None)
+        for github in ("GITHUB_STEP_SUMMARY", "GITHUB_ACTIONS"):  # unless a test sets them
+            env.pop(github, None)
         env.update(self.extra_env)
         return env
 
@@ -169,6 +170,20 @@ class Staging:
         (hooks / "sitecustomize.py").write_text(_THROTTLE.format(log=str(log)), encoding="utf-8")
         self.extra_env["PYTHONPATH"] = str(hooks)
         return log
+
+    def bucket(self, name: str) -> str:
+        """An S3 bucket in the staging region (Terraform's state_bucket module makes one)."""
+        self.client("s3").create_bucket(
+            Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION}
+        )
+        return name
+
+    def s3_json(self, bucket: str, key: str) -> dict[str, Any] | None:
+        try:
+            body = self.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+        except self.client("s3").exceptions.NoSuchKey:
+            return None
+        return dict(json.loads(body))
 
     def task_sets(self) -> list[dict[str, Any]]:
         found = self.client("ecs").describe_task_sets(cluster=self.cluster, service=self.service)

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from canaryctl.config import LocalPlatformConfig, load_pipeline
 from canaryctl.infra.outputs import TerraformOutputs, resolve
 
 pytestmark = pytest.mark.integration
@@ -112,3 +113,68 @@ def test_pipeline_takes_identifiers_from_the_outputs(
     resolved = resolve(pipeline, TerraformOutputs(local_envs))
     assert resolved["platform"] == {"type": "local", "sandbox": ".sb", "healthTimeout": "30s"}
     assert resolved["hooks"]["load"]["target"] == "http://127.0.0.1:8080/v1/players"
+
+
+LOCAL_PIPELINE = """\
+apiVersion: canaryctl/v1
+kind: Pipeline
+service: gamebackend
+policy: policy.yaml
+platform:
+  type: local
+  fromEnvironment: local
+metrics: {type: embedded}
+steps:
+  - setWeight: 10
+  - analyze: {}
+  - promote: {}
+hooks:
+  duringAnalysis:
+    - load: {rps: 20, url: "${env.local.outputs.router_url}/"}
+"""
+
+
+def test_a_pipeline_uses_the_outputs_of_env_up_local(
+    canaryctl: Any,
+    embedded_terraform: Any,
+    local_envs: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    env = {**embedded_terraform.env, "CANARYCTL_ENVIRONMENTS": str(local_envs)}
+    up = canaryctl(
+        "env",
+        "up",
+        "local",
+        *("--var", "state_dir=.sb", "--var", "router_port=18081", "--var", "health_timeout=45s"),
+        env=env,
+    )
+    assert up.returncode == 0, up.stderr
+    repo = Path(__file__).resolve().parents[3]
+    (tmp_path / "policy.yaml").write_text((repo / "policies" / "gamebackend.yaml").read_text())
+    (tmp_path / "pipeline.yaml").write_text(LOCAL_PIPELINE)
+
+    # The CLI resolves through real Terraform (in $CANARYCTL_ENVIRONMENTS) ...
+    checked = canaryctl("policy", "validate", "pipeline.yaml", "-o", "json", env=env)
+    assert checked.returncode == 0, checked.stderr
+    assert checked.json()[0]["valid"] is True
+    # ... and the loaded pipeline holds the environment's values, literally.
+    monkeypatch.setenv("CANARYCTL_TERRAFORM", "embedded")
+    loaded = load_pipeline(tmp_path / "pipeline.yaml", environments=local_envs)
+    assert loaded.pipeline.platform == LocalPlatformConfig(sandbox=".sb", health_timeout=45.0)
+    assert loaded.plan.health_timeout_s == 45.0
+    assert loaded.plan.load_hooks[0].url == "http://127.0.0.1:18081/"
+    assert loaded.snapshot()["pipeline"]["platform"] == {
+        "type": "local",
+        "sandbox": ".sb",
+        "healthTimeout": 45.0,
+    }
+
+    down = canaryctl("env", "down", "local", env=env)
+    assert down.returncode == 0, down.stderr
+    gone = canaryctl("policy", "validate", "pipeline.yaml", env=env)
+    assert gone.returncode == 2
+    assert gone.stderr.strip() == (
+        "error: pipeline.yaml:7: platform.fromEnvironment: environment 'local' has no output "
+        "'canaryctl_local' (outputs: none: run `canaryctl env up local`)"
+    )

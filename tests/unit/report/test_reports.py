@@ -55,7 +55,11 @@ def test_final_text_and_markdown_say_what_happened(harness, kit, tmp_path, monke
 
     md = job_summary(record)
     assert md.startswith("## ❌ canaryctl: gamebackend v2 rolled back")
-    assert "| all.error_rate | all | 0% | 5% | 1% | fail | 100/900 |" in md
+    assert "#### ❌ `all.error_rate`: error rate ≤ 1% (all routes, threshold judge)" in md
+    assert (
+        "| 2. analyze 60s (every 10s) | 10% | 0% | 5% | ≤ 1% | ❌ fail | 900 / 100 "
+        "| 2 of 2 (limit 2) |"
+    ) in md
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "s.md"))
     assert write_job_summary(record) == tmp_path / "s.md"
     assert (tmp_path / "s.md").read_text() == md
