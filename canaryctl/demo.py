@@ -80,7 +80,11 @@ def _why(result: dict[str, Any]) -> str:
         v = failed[0]
         measured, bound = _fmt(v["slo"], v.get("measured")), _fmt(v["slo"], v.get("threshold"))
         n = (v.get("evidence") or {}).get("canary") or {}
-        counts = f" ({n['errors']}/{n['requests']} canary requests)" if "errors" in n else ""
+        counts = ""
+        if "requests" in n and "error_rate" in v["slo"]:
+            counts = f" ({n.get('errors', 0)} errors in {n['requests']} canary requests)"
+        elif "requests" in n:
+            counts = f" (over {n['requests']} canary requests)"
         return f"{v['slo']} failed: {measured} > {bound}{counts}"
     last: dict[str, Any] = {}
     for v in verdicts:

@@ -16,26 +16,30 @@ __all__ = ["explain"]
 def explain(
     deployment_id: Annotated[str, typer.Argument(help="Deployment id (see `canaryctl history`).")],
     state_dir: Annotated[
-        str | None, typer.Option("--state-dir", help="State directory [env CANARYCTL_STATE_DIR].")
+        str | None,
+        typer.Option(
+            "--state",
+            "--state-dir",
+            help="Where records live: s3://BUCKET/PREFIX or a directory "
+            "[env CANARYCTL_STATE; default $CANARYCTL_STATE_DIR or .canaryctl].",
+        ),
     ] = None,
     output: Annotated[str | None, typer.Option("--output", "-o", help="text or json.")] = None,
 ) -> None:
-    """Why the deployment was promoted, rolled back or paused, in words and numbers."""
+    """Why the deployment was promoted, rolled back or paused, in words and numbers: the
+    deciding verdicts (measured value, threshold, sample sizes, e-value or p-value, confidence
+    bounds) and, when inconclusive, the traffic still needed. JSON carries the same fields."""
     import json
     import sys
 
+    from canaryctl.analysis.explain_record import deployment_facts
     from canaryctl.cli import runtime as rt
-    from canaryctl.report.explain import explain as explain_lines
-    from canaryctl.report.summary import summary
+    from canaryctl.rollout.record import jsonable, status_of
 
     mode = rt.output_mode(output)
     record = rt.store_for(state_dir).load(deployment_id)
-    lines = explain_lines(record)
+    facts = deployment_facts(record, status_of(record))
     if mode == "json":
-        data = summary(record)
-        out = {
-            k: data[k] for k in ("deployment_id", "status", "reason", "cause", "slos", "verdicts")
-        }
-        sys.stdout.write(json.dumps({**out, "explanation": lines}, indent=2) + "\n")
+        sys.stdout.write(json.dumps(jsonable(facts), indent=2) + "\n")
         return
-    sys.stdout.write("\n".join(lines) + "\n")
+    sys.stdout.write("\n".join(facts["explanation"]) + "\n")

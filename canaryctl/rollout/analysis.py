@@ -23,12 +23,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from canaryctl.analysis.base import Judge, Outcome, Verdict
+from canaryctl.config.units import format_duration
 from canaryctl.errors import MetricsError
 from canaryctl.metrics.base import MetricSource, NoData, Target, WindowStats
 from canaryctl.rollout.plan import RuleSpec
 from canaryctl.rollout.record import jsonable
 
-__all__ = ["Decision", "after_check", "final_decision", "run_check", "update_counters"]
+__all__ = [
+    "Decision",
+    "Results",
+    "after_check",
+    "analysis_check",
+    "final_decision",
+    "run_check",
+    "update_counters",
+]
+
+Results = list[tuple[RuleSpec, Verdict, dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -151,10 +162,53 @@ def final_decision(results: list[tuple[RuleSpec, Verdict, Any]], window: str) ->
     unsure = [(r, v) for r, v, _ in results if v.outcome is Outcome.INCONCLUSIVE and r.required]
     if unsure:
         rule, verdict = unsure[0]
+        # anytime-valid judges already say it (with the time at the current rate)
+        said = "more canary requests" in verdict.message
         more = (
             f"; needs about {verdict.needed_requests} more canary requests"
-            if verdict.needed_requests
+            if verdict.needed_requests and not said
             else ""
         )
         return Decision("inconclusive", f"{rule.name} is inconclusive: {verdict.message}{more}")
     return Decision("pass", f"every SLO passed over the whole {window} window")
+
+
+def analysis_check(
+    rules: tuple[RuleSpec, ...],
+    metrics: MetricSource,
+    judge_for: Callable[[str], Judge],
+    counters: dict[str, Any],
+    *,
+    start: float,
+    end: float,
+    now: float,
+    interval: float,
+    on_results: Callable[[Results, bool], None] | None = None,
+) -> Decision | None:
+    """One due check of an analysis step ``[start, end)`` at ``now``: the whole decision path
+    the engine follows, shared with ``canaryctl policy backtest``.
+
+    Judge every rule on its scope's window and count the outcomes (``counters``); a limit
+    reached decides (fail, missing data); every rule certain of its pass with early promotion
+    decides ``pass``; at ``now >= end`` the interval-scope rules are judged once more over the
+    whole window and ``final_decision`` decides. Otherwise None: keep watching.
+    ``on_results(results, final)`` sees each batch of verdicts (the engine records them)."""
+    results = run_check(
+        rules, metrics, judge_for, start=start, now=now, interval=interval, final=False
+    )
+    update_counters(counters, results)
+    if on_results is not None:
+        on_results(results, False)
+    decision = after_check(counters, results)
+    if decision is None and early_pass(results):
+        return Decision("pass", "every SLO passed conclusively (early promotion)")
+    if decision is not None or now < end:
+        return decision
+    # Interval-scope judges get one more verdict over the whole window; cumulative ones just
+    # judged it.
+    again = tuple(r for r in rules if judge_for(r.slo.judge).scope != "cumulative")
+    kept = [x for x in results if x[0] not in again]
+    more = run_check(again, metrics, judge_for, start=start, now=now, interval=interval, final=True)
+    if on_results is not None:
+        on_results(more, True)
+    return final_decision(kept + more, format_duration(end - start))

@@ -4,10 +4,10 @@ drift detection, and the ``duringAnalysis`` hooks. A mixin of ``Engine`` (engine
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any, Protocol
 
 from canaryctl.analysis.base import Judge
-from canaryctl.config.units import format_duration
 from canaryctl.errors import CanaryError, PlatformError
 from canaryctl.metrics.base import MetricSource
 from canaryctl.platforms.base import Platform, Weights
@@ -42,8 +42,8 @@ class _Engine(Protocol):
     def _start_hooks(self, duration_s: float) -> None: ...
     def _stop_hooks(self) -> None: ...
     def _analysis_loop(self, window: dict[str, Any], step: StepSpec) -> an.Decision | None: ...
-    def _check(self, window: dict[str, Any], now: float, interval: float, *, final: bool,
-               rules: tuple[Any, ...] | None = ...) -> list[Any]: ...  # fmt: skip
+    def _record_check(self, window: dict[str, Any], now: float, results: an.Results,
+                      final: bool) -> None: ...  # fmt: skip
     def _drift(self) -> str | None: ...
     def _decide(self, decision: an.Decision) -> None: ...
 
@@ -74,50 +74,29 @@ class AnalyzingMixin:
             drift = self._drift()
             if drift:
                 return an.Decision("drift", drift)
-            final = due >= window["end"]
-            results = self._check(window, due, interval, final=False)
-            decision = an.after_check(self.rec["counters"], results)
-            if decision is None and an.early_pass(results):
-                return an.Decision("pass", "every SLO passed conclusively (early promotion)")
+            decision = an.analysis_check(
+                self.plan.rules,
+                self.metrics,
+                self._judge,
+                self.rec["counters"],
+                start=window["start"],
+                end=window["end"],
+                now=due,
+                interval=interval,
+                on_results=partial(self._record_check, window, due),
+            )
             if decision is not None:
                 return decision
-            if not final:
-                continue
-            # Interval-scope judges get one more verdict over the whole window; cumulative
-            # ones just judged it.
-            again = tuple(
-                r for r in self.plan.rules if self._judge(r.slo.judge).scope != "cumulative"
-            )
-            results = [x for x in results if x[0] not in again]
-            results += self._check(window, due, interval, final=True, rules=again)
-            return an.final_decision(results, format_duration(window["end"] - window["start"]))
 
-    def _check(
-        self: _Engine,
-        window: dict[str, Any],
-        now: float,
-        interval: float,
-        *,
-        final: bool,
-        rules: tuple[Any, ...] | None = None,
-    ) -> list[Any]:
-        results = an.run_check(
-            rules if rules is not None else self.plan.rules,
-            self.metrics,
-            self._judge,
-            start=window["start"],
-            now=now,
-            interval=interval,
-            final=final,
-        )
+    def _record_check(
+        self: _Engine, window: dict[str, Any], now: float, results: an.Results, final: bool
+    ) -> None:
         if not final:
             window["last_check"] = now
             window["checks"] += 1
-            an.update_counters(self.rec["counters"], results)
         for _, verdict, meta in results:
             self.rec["verdicts"].append(an.verdict_dict(verdict, meta, now, self.rec["step_index"]))
         self._save()
-        return results
 
     def _drift(self: _Engine) -> str | None:
         try:
