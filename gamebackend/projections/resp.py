@@ -16,24 +16,43 @@ import asyncio
 import collections
 import contextlib
 import ssl
+from collections.abc import Sequence
 from typing import Any, cast
 from urllib.parse import parse_qs, urlparse
 
-__all__ = ["RespClient", "RespError", "encode_command", "parse_reply"]
+__all__ = ["RespClient", "RespCommand", "RespError", "encode_args", "encode_command", "parse_reply"]
 
 _INCOMPLETE = object()
+
+# A command: its arguments, or the bytes ``encode_command`` made of them.
+RespCommand = tuple[Any, ...] | bytes
 
 
 class RespError(Exception):
     """An error reply from Redis (``-ERR ...``, ``-NOSCRIPT ...``)."""
 
 
-def encode_command(args: tuple[Any, ...] | list[Any]) -> bytes:
-    parts = [b"*%d\r\n" % len(args)]
+def encode_command(args: Sequence[Any], head: tuple[int, bytes] = (0, b"")) -> bytes:
+    """One command in RESP. ``head`` is (count, bytes) of leading arguments already encoded by
+    ``encode_args`` (a script's EVALSHA, its sha and key never change)."""
+    parts = [b"*%d\r\n%s" % (len(args) + head[0], head[1])]
     for arg in args:
-        data = arg if isinstance(arg, bytes) else str(arg).encode()
+        kind = type(arg)
+        if kind is str:
+            data = arg.encode()
+        elif kind is int:
+            data = b"%d" % arg
+        elif isinstance(arg, bytes):
+            data = arg
+        else:
+            data = str(arg).encode()
         parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
     return b"".join(parts)
+
+
+def encode_args(*args: Any) -> tuple[int, bytes]:
+    """Leading arguments encoded once, for ``encode_command(..., head=...)``."""
+    return len(args), encode_command(args).partition(b"\r\n")[2]
 
 
 def parse_reply(buf: bytes | bytearray, pos: int) -> tuple[Any, int]:
@@ -71,10 +90,21 @@ def parse_reply(buf: bytes | bytearray, pos: int) -> tuple[Any, int]:
     raise RespError(f"protocol error: unexpected reply type {kind!r}")
 
 
+class _Batch:
+    """Replies awaited by one ``execute_many``: one future for the whole batch."""
+
+    __slots__ = ("future", "left", "replies")
+
+    def __init__(self, future: asyncio.Future[list[Any]], count: int) -> None:
+        self.future = future
+        self.left = count
+        self.replies: list[Any] = []
+
+
 class _Protocol(asyncio.Protocol):
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
-        self.pending: collections.deque[asyncio.Future[Any]] = collections.deque()
+        self.pending: collections.deque[_Batch] = collections.deque()
         self.buffer = bytearray()
         self.out: list[bytes] = []
         self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -85,33 +115,41 @@ class _Protocol(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.buffer += data
         pos = 0
-        while self.pending:
+        pending = self.pending
+        while pending:
             value, nxt = parse_reply(self.buffer, pos)
             if value is _INCOMPLETE:
                 break
             pos = nxt
-            future = self.pending.popleft()
-            if not future.done():
-                future.set_result(value)
+            batch = pending[0]
+            batch.replies.append(value)
+            batch.left -= 1
+            if not batch.left:
+                pending.popleft()
+                if not batch.future.done():
+                    batch.future.set_result(batch.replies)
         del self.buffer[:pos]
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
         error = ConnectionError(f"Redis connection lost: {exc or 'closed'}")
         while self.pending:
-            future = self.pending.popleft()
-            if not future.done():
-                future.set_exception(error)
+            batch = self.pending.popleft()
+            if not batch.future.done():
+                batch.future.set_exception(error)
         if not self.lost.done():
             self.lost.set_result(None)
 
-    def send(self, data: bytes) -> asyncio.Future[Any]:
+    def send(self, data: bytes, count: int) -> asyncio.Future[list[Any]]:
+        """Queue ``count`` encoded commands; their replies come back as one list. Everything
+        queued in one event-loop turn leaves in one write."""
         if self.transport is None:
             raise ConnectionError("Redis connection closed")
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self.pending.append(future)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[list[Any]] = loop.create_future()
+        self.pending.append(_Batch(future, count))
         if not self.out:
-            asyncio.get_running_loop().call_soon(self._flush)
+            loop.call_soon(self._flush)
         self.out.append(data)
         return future
 
@@ -162,24 +200,29 @@ class RespClient:
         else:
             tls = ssl.create_default_context() if self._tls else None
             _, protocol = await loop.create_connection(_Protocol, self._host, self._port, ssl=tls)
-        setup = []
+        setup: list[tuple[Any, ...]] = []
         if self._password:
-            setup.append(protocol.send(encode_command(("AUTH", self._password))))
+            setup.append(("AUTH", self._password))
         if self._db:
-            setup.append(protocol.send(encode_command(("SELECT", self._db))))
-        for reply in await asyncio.gather(*setup):
-            if isinstance(reply, RespError):
-                protocol.abort()
-                raise reply
+            setup.append(("SELECT", self._db))
+        if setup:
+            wire = b"".join(encode_command(c) for c in setup)
+            for reply in await protocol.send(wire, len(setup)):
+                if isinstance(reply, RespError):
+                    protocol.abort()
+                    raise reply
         return protocol
 
-    async def execute_many(self, commands: list[tuple[Any, ...]]) -> list[Any]:
+    async def execute_many(self, commands: Sequence[RespCommand]) -> list[Any]:
         """Send the commands in one write; their replies, in order (errors as RespError values)."""
+        if not commands:
+            return []
         protocol = await self._connection()
-        futures = [protocol.send(encode_command(cmd)) for cmd in commands]
+        wire = b"".join(encode_command(c) if isinstance(c, tuple) else c for c in commands)
+        replies = protocol.send(wire, len(commands))
         timer = asyncio.get_running_loop().call_later(self._timeout, protocol.abort)
         try:
-            return list(await asyncio.gather(*futures)) if len(futures) > 1 else [await futures[0]]
+            return await replies
         finally:
             timer.cancel()
 

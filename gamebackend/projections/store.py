@@ -24,7 +24,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from gamebackend.observability import PROJECTION_ERRORS
-from gamebackend.projections.resp import RespClient, RespError
+from gamebackend.projections.resp import RespClient, RespError, encode_args, encode_command
 from gamebackend.projections.scripts import EPOCH_KEY, SCRIPTS
 
 __all__ = ["Arg", "Command", "Projections", "connect_redis"]
@@ -35,6 +35,8 @@ Arg = str | int | float
 Command = tuple[str, Sequence[Arg]]
 _ERRORS = (RedisError, RespError, OSError, asyncio.TimeoutError)
 _SHAS = {name: hashlib.sha1(body.encode()).hexdigest() for name, body in SCRIPTS.items()}
+# EVALSHA <sha> 1 <epoch key>, encoded once per script: every projection call starts with it.
+_HEADS = {name: encode_args("EVALSHA", sha, 1, EPOCH_KEY) for name, sha in _SHAS.items()}
 
 
 def connect_redis(url: str, timeout: float = 0.5) -> Redis:
@@ -49,8 +51,8 @@ def connect_redis(url: str, timeout: float = 0.5) -> Redis:
     )
 
 
-def _evalsha(name: str, args: Sequence[Arg]) -> tuple[Arg, ...]:
-    return ("EVALSHA", _SHAS[name], 1, EPOCH_KEY, *args)
+def _evalsha(name: str, args: Sequence[Arg]) -> bytes:
+    return encode_command(args, _HEADS[name])
 
 
 class Projections:

@@ -25,6 +25,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from gamebackend.projections.resp import RespClient, RespError
 from gamebackend.realtime.metrics import EVENTS
 
 __all__ = ["CHANNEL_PREFIX", "Bus"]
@@ -35,7 +36,7 @@ CHANNEL_PREFIX = "gb:ev:"
 _PREFIX = CHANNEL_PREFIX.encode()
 _POLL = 0.02  # how long the reader waits for a message before serving subscription requests
 _OUTBOX = 50_000
-_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
+_ERRORS = (RedisError, RespError, OSError, asyncio.TimeoutError)
 
 Deliver = Callable[[str, bytes], Awaitable[None]]
 
@@ -53,6 +54,9 @@ class Bus:
         self._deliver = deliver
         self._version = version
         self.redis = _client(redis_url, 2.0)
+        # Publishing is on every write's path: the lean pipelined client (one write per batch,
+        # ~25 us of CPU per command instead of redis-py's ~170 us; see projections/resp.py).
+        self._publisher = RespClient(redis_url, timeout=2.0)
         self._sub = _client(redis_url, None)
         self._pubsub = self._sub.pubsub(ignore_subscribe_messages=False)
         self._wanted: set[str] = set()
@@ -78,6 +82,7 @@ class Bus:
         with contextlib.suppress(*_ERRORS):
             await self._pubsub.aclose()
         await self._sub.aclose()
+        await self._publisher.close()
         await self.redis.aclose()
 
     # -- publishing ----------------------------------------------------------------------
@@ -95,10 +100,12 @@ class Bus:
             batch = list(self._outbox)
             self._outbox.clear()
             try:
-                pipe = self.redis.pipeline(transaction=False)
-                for channel, message in batch:
-                    pipe.publish(channel, message)
-                await pipe.execute()
+                replies = await self._publisher.execute_many(
+                    [("PUBLISH", channel, message) for channel, message in batch]
+                )
+                failed = next((r for r in replies if isinstance(r, RespError)), None)
+                if failed is not None:
+                    raise failed
                 self._published.inc(len(batch))
             except _ERRORS as exc:
                 self._dropped.inc(len(batch))

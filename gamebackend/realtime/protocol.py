@@ -2,11 +2,13 @@
 made lean for tens of thousands of mostly idle connections.
 
 ``gamebackend serve`` runs uvicorn with ``ws="gamebackend.realtime.protocol:GatewayProtocol"``.
-Three changes to the stock protocol, each measured (benchmarks/realtime.py):
+Changes to the stock protocol (memory measured in benchmarks/realtime.py):
 
 - lighter primitives for the per-connection receive queue and the "socket writable" flag (the
-  stock ``asyncio.Queue`` and ``asyncio.Event`` hold four ring buffers of ~600 bytes each);
+  stock ``asyncio.Queue`` and ``asyncio.Event`` hold five ring buffers of ~600 bytes between them);
 - the handshake's request and response objects are dropped once the connection is accepted;
+- uvicorn's INFO lines for WebSockets (which include the query string, so the ``token``) are
+  not logged;
 - the protocol advertises itself in the ASGI scope (``scope["extensions"][FRAMES_EXTENSION]``)
   so the gateway can write one pre-built frame to many connections (``write_frame``) without a
   task per send, and close a slow consumer without waiting for it to drain (``close_now``).
@@ -17,6 +19,7 @@ Without this protocol (any other ASGI server) the gateway still works through pl
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import deque
 from typing import Any
 
@@ -26,6 +29,20 @@ from websockets.http11 import Request
 __all__ = ["FRAMES_EXTENSION", "GatewayProtocol", "frame_text"]
 
 FRAMES_EXTENSION = "gamebackend.frames"
+
+
+class _QuietLogger(logging.LoggerAdapter):
+    """uvicorn's logger without its INFO and DEBUG lines: for WebSockets they carry the query
+    string, so the token. (An adapter, not a logger level: uvicorn's logging config resets the
+    levels of existing loggers.)"""
+
+    level = logging.WARNING
+
+    def isEnabledFor(self, level: int) -> bool:
+        return level >= logging.WARNING and self.logger.isEnabledFor(level)
+
+
+_LOG = _QuietLogger(logging.getLogger("uvicorn.error"), {})
 
 
 def frame_text(data: bytes) -> bytes:
@@ -105,6 +122,7 @@ class GatewayProtocol(WebSocketsSansIOProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.logger = _LOG  # type: ignore[assignment]  # uvicorn logs the query (the token)
         self.queue = _Inbox()  # type: ignore[assignment]
         self.writable = _Flag()  # type: ignore[assignment]
 

@@ -148,3 +148,26 @@ async def test_queued_messages_are_sent_in_order_once_the_socket_drains() -> Non
     assert sent == ["a", "b", "c"] and sock.frames == []
     conn.push("d")
     assert sock.frames == [frame_text(b"d")]
+
+
+async def test_without_the_gateway_protocol_messages_go_through_asgi_sends() -> None:
+    sent: list[Any] = []
+    release = asyncio.Event()
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+        if message["type"] == "websocket.send" and message["text"] == "stuck":
+            await release.wait()
+
+    conn = Connection("p", send, None, limit=2, on_slow=lambda: None)
+    conn.push("a")
+    conn.push("b")
+    await asyncio.sleep(0)
+    assert [m["text"] for m in sent] == ["a", "b"]
+    for text in ("stuck", "c", "d", "e"):
+        conn.push(text)
+        await asyncio.sleep(0)
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert sent[-1] == {"type": "websocket.close", "code": 1013, "reason": "send queue full"}
+    assert conn.closed
