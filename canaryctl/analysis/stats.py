@@ -14,8 +14,9 @@ mixture is too, and Ville's inequality gives ``P(sup_n E >= 1/alpha) <= alpha``:
 looked at after every request and stopped whenever it crosses, with the false-alarm level held.
 E depends only on the cumulative counts ``(n, x)`` — the sufficient statistic — so a judge
 built on it needs no memory between evaluations. The mirrored test ("the rate is at least p0",
-alternatives with odds divided by ``r**j``) certifies a rate below a bound. Inverting both families gives a
-confidence sequence: the rates no test rejects (Howard et al. 2021, Ramdas et al. 2023).
+alternatives with odds divided by ``r**j``) certifies a rate below a bound. Inverting both
+families gives a confidence sequence: the rates no test rejects (Howard et al. 2021, Ramdas et
+al. 2023).
 """
 
 from __future__ import annotations
