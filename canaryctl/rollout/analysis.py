@@ -4,7 +4,10 @@ Every interval the engine fetches stable and canary windows for each rule's rout
 last interval for ``scope="interval"`` judges, everything since the step began for
 ``"cumulative"`` ones), asks each rule's judge for a verdict, and counts per SLO:
 
-* a ``fail`` counts toward the rule's ``failure_limit``: reaching it rolls back (onFailure);
+* a ``fail`` counts toward the rule's ``failure_limit``: reaching it rolls back (onFailure).
+  A *decided* fail (``evidence["decided"]``, from anytime-valid judges) is final at once: the
+  sequential test already controls false alarms over every look, so waiting for a second
+  failed check would only keep a certain regression in front of players for one more interval;
 * an ``error`` (no data) counts toward ``missing_limit`` consecutive checks: reaching it
   applies the rule's missing-data action (rollback or pause);
 * at the end of the window every SLO is judged once more over the whole window; the step
@@ -116,6 +119,9 @@ def after_check(
     """A decision reached before the window ends (limits), or None to keep watching."""
     for rule, verdict, _ in results:
         c = counters[rule.name]
+        decided = verdict.outcome is Outcome.FAIL and verdict.evidence.get("decided") is True
+        if decided:
+            return Decision("fail", f"{rule.name} failed (a decided regression): {verdict.message}")
         if c["failures"] >= rule.failure_limit:
             return Decision(
                 "fail",

@@ -133,7 +133,9 @@ def test_backtest_exit_codes_are_deploys(cli):
 def test_backtest_text_shows_the_timeline_and_the_decision_time(cli):
     code, out, _ = backtest(cli, "error-regression.jsonl", "-o", "text")
     assert code == 3
-    decision = re.search(r"^Decision at (\d+)s: ROLL BACK — (\S+) failed 1 checks", out, re.M)
+    decision = re.search(
+        r"^Decision at (\d+)s: ROLL BACK — (\S+) failed \(a decided regression\)", out, re.M
+    )
     assert decision, out
     t, slo = decision.groups()
     line = re.search(

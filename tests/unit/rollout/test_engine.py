@@ -338,3 +338,25 @@ def test_a_required_slo_without_traffic_never_promotes(make_harness, kit):
     h.source.scripts[Target.CANARY] = _canary_without_wallet_traffic(kit, kit.no_data("none"))
     record = h.run()
     assert status_of(record) == "rolled_back" and record["outcome"]["cause"] == "missing_data"
+
+
+def test_a_decided_sequential_fail_rolls_back_at_once_despite_the_failure_limit(make_harness, kit):
+    from canaryctl.analysis.base import SloRule
+
+    rule = kit.RuleSpec(
+        SloRule(
+            "all.error_rate", "error_rate", threshold=0.01, min_requests=50, judge="sequential"
+        ),
+        failure_limit=2,
+        missing_limit=3,
+        missing_action="rollback",
+    )
+    h = make_harness(plan=kit.make_plan(rules=(rule,)))
+    h.source.scripts[Target.CANARY] = kit.traffic(10.0, error_rate=0.10)
+    record = h.run()
+
+    assert status_of(record) == "rolled_back" and exit_code(record) == 3
+    assert "decided regression" in record["reason"]
+    # one failed (decided) check was enough: the failure limit of 2 is for fixed-window judges
+    assert outcomes(record, "all.error_rate", check="interval").count("fail") == 1
+    assert record["weights"] == {"stable": 100, "canary": 0}
