@@ -34,11 +34,25 @@ def load(
     target: Annotated[str, typer.Option(help="Base URL (the sandbox router).")] = (
         "http://127.0.0.1:8080"
     ),
-    profile: Annotated[str, typer.Option(help="steady | ramp | spike.")] = "steady",
+    profile: Annotated[str, typer.Option(help="steady | ramp | spike | launch.")] = "steady",
     rps: Annotated[float, typer.Option(help="Peak arrival rate, requests per second.")] = 30.0,
-    duration: Annotated[str, typer.Option(help="How long, e.g. 30s, 2m.")] = "30s",
+    duration: Annotated[str, typer.Option(help="How long, e.g. 30s, 2m (at most 24h).")] = "30s",
     max_requests: Annotated[int | None, typer.Option(help="Stop after this many requests.")] = None,
     concurrency: Annotated[int, typer.Option(help="Requests in flight at most.")] = 64,
+    ws_players: Annotated[
+        int,
+        typer.Option(help="WebSocket players following the curve, at most (0..5000)."),
+    ] = 0,
+    matchmaking: Annotated[
+        float | None,
+        typer.Option(
+            help="Share of the actions that queue for a match "
+            "(default: 0.1 with --profile launch or --ws-players, else 0)."
+        ),
+    ] = None,
+    ws_ping_interval: Annotated[
+        str, typer.Option(help="How often each WebSocket player pings, e.g. 5s.")
+    ] = "5s",
     admin_key: Annotated[
         str | None,
         typer.Option(
@@ -51,32 +65,30 @@ def load(
     ] = False,
     seed: Annotated[int | None, typer.Option(help="Random seed (reproducible mix).")] = None,
 ) -> None:
-    """Open-loop load at a profile's rate; prints a JSON summary (requests, errors, latency)."""
+    """Open-loop load at a profile's rate; prints a JSON summary (requests, errors, latency,
+    WebSocket players, matchmaking). Ctrl-C stops it cleanly (exit 130, summary printed)."""
     import asyncio
 
-    from canaryctl.errors import InvalidInput
-    from canaryctl.load import PROFILES, LoadOptions, check_target, run
+    from canaryctl.load import LoadOptions, check_options, check_target, run_until_signal
     from canaryctl.load.discover import sandbox_admin_key
 
-    if profile not in PROFILES:
-        raise InvalidInput(f"--profile: unknown {profile!r} (known: {', '.join(PROFILES)})")
-    if not 0 < rps <= 20_000:
-        raise InvalidInput(f"--rps: must be in (0, 20000], got {rps}")
-    if not 1 <= concurrency <= 10_000:
-        raise InvalidInput(f"--concurrency: must be 1..10000, got {concurrency}")
-    if max_requests is not None and max_requests < 1:
-        raise InvalidInput(f"--max-requests: must be at least 1, got {max_requests}")
-    url = check_target(target, allow_remote)
     opts = LoadOptions(
-        target=url,
+        target=target,
         profile=profile,
         rps=rps,
         duration=_seconds("--duration", duration),
         max_requests=max_requests,
         concurrency=concurrency,
-        admin_key=admin_key or sandbox_admin_key(url),
         allow_remote=allow_remote,
         seed=seed,
+        ws_players=ws_players,
+        matchmaking=matchmaking,
+        ws_ping_interval=_seconds("--ws-ping-interval", ws_ping_interval),
     )
-    summary = asyncio.run(run(opts))
-    print(json.dumps(summary, indent=2))
+    check_options(opts)
+    opts.target = check_target(target, allow_remote)
+    opts.admin_key = admin_key or sandbox_admin_key(opts.target)
+    summary = asyncio.run(run_until_signal(opts))
+    print(json.dumps(summary, indent=2), flush=True)
+    if summary.get("interrupted"):
+        raise typer.Exit(130)

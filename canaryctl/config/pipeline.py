@@ -94,7 +94,7 @@ class Step(Model):
 class LoadHook(Model):
     """canaryctl's load generator, against the platform's traffic endpoint (or ``url``)."""
 
-    profile: Literal["steady", "ramp", "spike"] = "steady"
+    profile: Literal["steady", "ramp", "spike", "launch"] = "steady"
     rps: float = Field(gt=0, le=10_000)
     duration: PositiveDuration | None = None  # default: the analyze step's duration
     url: str | None = None

@@ -91,7 +91,7 @@ CASES = [
      "invalid duration"),
     ("hook-rps", P, "rps: 30", "rps: 0", DEPLOY, "p.yaml:18", "greater than 0"),
     ("hook-profile", P, "profile: steady", "profile: burst", DEPLOY, "p.yaml:18",
-     "'steady', 'ramp' or 'spike'"),
+     "'steady', 'ramp', 'spike' or 'launch'"),
     ("on-failure", P, "onFailure: rollback", "onFailure: retry", DEPLOY, "p.yaml:19",
      "'rollback' or 'pause'"),
     ("policy-missing", P, "policy: policy.yaml", "policy: nope.yaml", DEPLOY, "p.yaml:4",
