@@ -178,6 +178,8 @@ def _serve_with_servers(args: argparse.Namespace, settings: Settings, data_dir: 
                 # The gateway's lean protocol; no per-connection compression (memory, and a
                 # broadcast is framed once for every subscriber).
                 ws="gamebackend.realtime.protocol:GatewayProtocol", ws_per_message_deflate=False,
+                # A response's head and body in one send() (see gamebackend/httpserver.py).
+                http="gamebackend.httpserver:CorkedHttpToolsProtocol",
                 ws_max_size=65_536,
             )  # fmt: skip
         except KeyboardInterrupt:
