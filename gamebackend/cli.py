@@ -1,4 +1,4 @@
-"""The ``gamebackend`` command: serve, migrate, check, admin-key.
+"""The ``gamebackend`` command: serve, migrate, check, prune, admin-key.
 
 Exit codes: 0 success, 1 failure (a violated invariant, an unreachable server), 2 invalid input
 (flags, environment, data files). Bad input is one line on stderr, never a traceback.
@@ -49,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     for name, text in (
         ("migrate", "apply database migrations"),
         ("check", "verify the data invariants; exit 1 naming each violation"),
+        ("prune", "delete idempotency keys older than GAMEBACKEND_IDEMPOTENCY_RETENTION"),
         ("admin-key", "print the admin key (generated and stored on first start when unset)"),
     ):
         cmd = sub.add_parser(name, help=text)
@@ -214,6 +215,34 @@ def _check(settings: Settings, data_dir: Path) -> int:
     return EXIT_OK
 
 
+def _prune(settings: Settings, data_dir: Path) -> int:
+    from gamebackend.db import connect
+    from gamebackend.db.retention import PruneResult, prune_idempotency
+    from gamebackend.errors import ApiError
+
+    retention, batch = settings.idempotency_retention, settings.idempotency_prune_batch
+
+    async def prune(dsn: str) -> PruneResult:
+        db = await connect(dsn, 1, settings.version)
+        try:
+            return await prune_idempotency(db, retention, batch, version=settings.version)
+        finally:
+            await db.close()
+
+    with _servers(settings, data_dir, redis=False, create=False) as (dsn, _):
+        _migrate(dsn)  # the index each batch uses comes with a migration
+        try:
+            result = asyncio.run(prune(dsn))
+        except (OSError, ConnectionError, ApiError) as exc:
+            raise CliError(f"cannot reach the database: {exc}") from None
+    batches = f"{result.batches} batch" + ("es" if result.batches != 1 else "")
+    print(
+        f"pruned {result.deleted} idempotency keys older than {retention:g} s"
+        f" in {batches} of at most {batch}"
+    )
+    return EXIT_OK
+
+
 def _admin_key(settings: Settings, data_dir: Path) -> int:
     if settings.admin_key:
         print(settings.admin_key)
@@ -247,6 +276,8 @@ def run(argv: list[str] | None = None) -> int:
         return EXIT_OK
     if args.command == "check":
         return _check(settings, data_dir)
+    if args.command == "prune":
+        return _prune(settings, data_dir)
     return _admin_key(settings, data_dir)
 
 

@@ -10,6 +10,7 @@ from gamebackend.auth import Authenticator, TokenSigner
 from gamebackend.catalogue import GameData, load_game_data
 from gamebackend.db import Database, connect
 from gamebackend.db.migrate import migrate
+from gamebackend.db.retention import IdempotencyPruner
 from gamebackend.projections import Maintenance, Projections
 from gamebackend.settings import Settings
 
@@ -42,6 +43,7 @@ class AppContext:
     signer: TokenSigner
     authenticate: Authenticator
     realtime: Realtime | None = None  # WebSocket gateway, events, matchmaker
+    pruner: IdempotencyPruner | None = None  # deletes idempotency keys past their retention
 
     @classmethod
     async def open(cls, settings: Settings) -> AppContext:
@@ -64,6 +66,11 @@ class AppContext:
             settings=settings, data=data, db=db, projections=projections, maintenance=maintenance,
             signer=signer, authenticate=Authenticator(signer, admin_key),
         )  # fmt: skip
+        ctx.pruner = IdempotencyPruner(
+            db, settings.version, settings.idempotency_retention,
+            settings.idempotency_prune_interval, settings.idempotency_prune_batch,
+        )  # fmt: skip
+        ctx.pruner.start()
         from gamebackend.realtime import Realtime  # imported late: it imports the domains
 
         ctx.realtime = await Realtime.start(ctx)
@@ -72,6 +79,8 @@ class AppContext:
     async def close(self) -> None:
         if self.realtime is not None:
             await self.realtime.stop()
+        if self.pruner is not None:
+            await self.pruner.stop()
         await self.maintenance.stop()
         await self.projections.close()
         await self.db.close()

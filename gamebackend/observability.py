@@ -7,6 +7,7 @@
 - ``gamebackend_db_retries_total{reason, version}``
 - ``gamebackend_ledger_drift{version}``: |sum of wallet balances - sum of the ledger|, sampled
 - ``gamebackend_projection_errors_total{version}``: Redis projection reads/writes that failed
+- ``gamebackend_idempotency_pruned_total{version}``: idempotency keys deleted past their retention
 
 With several workers, ``PROMETHEUS_MULTIPROC_DIR`` is set before prometheus_client is imported
 and /metrics aggregates every worker's samples (prometheus_client multiprocess mode).
@@ -39,6 +40,7 @@ from gamebackend.faults import Faults
 
 __all__ = [
     "DB_RETRIES",
+    "IDEMPOTENCY_PRUNED",
     "LATENCY_BUCKETS",
     "LEDGER_DRIFT",
     "PROJECTION_ERRORS",
@@ -102,6 +104,11 @@ LEDGER_DRIFT = Gauge(
 )
 PROJECTION_ERRORS = Counter(
     "gamebackend_projection_errors_total", "Redis projection calls that failed", ["version"]
+)
+IDEMPOTENCY_PRUNED = Counter(
+    "gamebackend_idempotency_pruned_total",
+    "Idempotency keys deleted because they were older than the retention",
+    ["version"],
 )
 
 

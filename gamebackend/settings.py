@@ -45,6 +45,13 @@ class Settings(BaseSettings):
     pool_shards: int = Field(default=32, ge=1, le=1024)
     drift_interval: float = Field(default=60.0, ge=0)
     heartbeat_interval: float = Field(default=5.0, gt=0)
+    # Idempotency keys older than this are deleted: a retry after that is a new request. At
+    # least a minute, so that a client's own retries always find their key.
+    idempotency_retention: float = Field(default=86_400.0, ge=60)
+    # Seconds between pruning passes in each API process (0: none; `gamebackend prune` then),
+    # and the rows one DELETE may remove (each batch is its own short transaction).
+    idempotency_prune_interval: float = Field(default=300.0, ge=0)
+    idempotency_prune_batch: int = Field(default=1_000, ge=1, le=100_000)
     catalogue: Path = _DATA / "catalogue.yaml"
     leaderboards: Path = _DATA / "leaderboards.yaml"
 

@@ -7,6 +7,7 @@ from typing import Any
 from gamebackend.auth import Principal
 from gamebackend.context import AppContext
 from gamebackend.errors import ApiError
+from gamebackend.players import repository as players
 from gamebackend.projections import Arg
 from gamebackend.wallet import repository as repo
 from gamebackend.wallet.schemas import TransactionIn, TransferIn
@@ -41,8 +42,17 @@ class WalletService:
         served = await self._projected(player)
         if served is None:
             served = await self._from_database(player)
+        # Registration creates a player and its wallet rows in one transaction, so no balance
+        # at all can only mean an unknown player: only then is the player looked up. (A token
+        # names a registered player: players reading their own wallet are not asked.)
+        if not served and principal.admin:
+            await self._require_player(player)
         full = {cur: served.get(cur, 0) for cur in self.ctx.data.catalogue.currencies}
         return {"player_id": player, "balances": full}
+
+    async def _require_player(self, player: str) -> None:
+        if await players.get_player(self.ctx.db, player) is None:
+            raise ApiError(404, "not_found", f"no player {player}")
 
     async def _projected(self, player: str) -> dict[str, int] | None:
         raw = await self.ctx.projections.read("wallet_get", player)
@@ -58,6 +68,8 @@ class WalletService:
     async def _fill(self, player: str, epoch: str) -> None:
         # Rebuild this player's entry from PostgreSQL (versioned: a concurrent write wins).
         rows = await repo.balances(self.ctx.db, player)
+        if not rows:  # an unknown player: cache nothing a later read would serve as zeros
+            return
         args: list[Arg] = [player, self.ctx.settings.cache_ttl, epoch]
         for r in rows:
             args += [r["currency"], r["version"], r["balance"]]

@@ -2,7 +2,8 @@
 ``gamebackend serve``: sign in as a guest, see the wallet, buy an item, post a score, watch the
 leaderboard, the wallet and presence move live, queue for a match and get one.
 
-Saves the page as docs/img/web-client.png (the README's screenshot).
+Screenshots the page into the test's tmp dir; with ``UPDATE_SCREENSHOTS=1`` it also replaces
+docs/img/web-client.png (the README's screenshot), which otherwise stays untouched.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ FLAGS = [
 ]  # fmt: skip
 ADMIN = {"X-Admin-Key": "web-admin-key"}
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "web-client.png"
+# Only a deliberate run rewrites the committed image: ordinary runs leave the tree clean.
+UPDATE_SCREENSHOTS = os.environ.get("UPDATE_SCREENSHOTS") == "1"
 
 
 @pytest.fixture(scope="module")
@@ -88,10 +91,12 @@ def _player(http: httpx.Client) -> dict[str, str]:
     return dict(made.json())
 
 
-async def test_web_client_live_in_chromium(backend: str) -> None:
+async def test_web_client_live_in_chromium(backend: str, tmp_path: Path) -> None:
     assert shutil.which(CHROMIUM), "Debian's chromium is missing (scripts/system-deps.sh)"
     from playwright.async_api import async_playwright, expect
 
+    committed = SCREENSHOT.read_bytes() if SCREENSHOT.exists() else None
+    shot = tmp_path / "web-client.png"
     http = httpx.Client(base_url=backend, timeout=30)
     rival = _player(http)
     rival_auth = {"Authorization": f"Bearer {rival['token']}"}
@@ -158,11 +163,17 @@ async def test_web_client_live_in_chromium(backend: str) -> None:
                     "Match found in eu", timeout=15_000
                 )
                 await expect(page.get_by_test_id("events")).to_contain_text("match.found")
-                SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-                await page.screenshot(path=str(SCREENSHOT), full_page=True)
+                await page.screenshot(path=str(shot), full_page=True)
             await expect(page.get_by_test_id("presence")).to_have_text("1 online")
         finally:
             await browser.close()
             http.close()
     assert errors == []
-    assert SCREENSHOT.stat().st_size > 10_000
+    assert shot.stat().st_size > 10_000
+    if UPDATE_SCREENSHOTS:
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shot, SCREENSHOT)
+        assert SCREENSHOT.read_bytes() == shot.read_bytes()
+    else:
+        now = SCREENSHOT.read_bytes() if SCREENSHOT.exists() else None
+        assert now == committed, "docs/img/web-client.png changes only with UPDATE_SCREENSHOTS=1"

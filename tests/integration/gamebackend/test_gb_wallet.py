@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 
 import httpx
@@ -286,3 +287,16 @@ async def test_transfer_refusals(client, new_player, fresh_key: Key) -> None:
     )
     assert response.status_code == 422
     assert await balance(client, payer.headers) == 100
+
+
+async def test_admin_reading_an_unknown_players_wallet_is_404(client, new_player, admin) -> None:
+    nobody = str(uuid.uuid4())
+    # Twice: the first read must not leave an empty balance behind for the second to serve.
+    for _ in range(2):
+        response = await client.get("/v1/wallet", params={"player_id": nobody}, headers=admin)
+        assert response.status_code == 404
+        assert response.json() == {"error": "not_found", "message": f"no player {nobody}"}
+    player = await new_player(gems=3)
+    known = await client.get("/v1/wallet", params={"player_id": player.player_id}, headers=admin)
+    assert known.status_code == 200
+    assert known.json() == {"player_id": player.player_id, "balances": {"coins": 0, "gems": 3}}

@@ -26,3 +26,39 @@ def test_bad_value_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(SettingsError) as err:
         load_settings()
     assert str(err.value).startswith("GAMEBACKEND_DB_POOL_SIZE:")
+
+
+def test_idempotency_retention_defaults_to_a_day_and_reads_its_variables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for suffix in ("RETENTION", "PRUNE_INTERVAL", "PRUNE_BATCH"):
+        monkeypatch.delenv(f"GAMEBACKEND_IDEMPOTENCY_{suffix}", raising=False)
+    defaults = load_settings()
+    assert defaults.idempotency_retention == 86_400
+    assert defaults.idempotency_prune_interval > 0 and defaults.idempotency_prune_batch > 0
+    monkeypatch.setenv("GAMEBACKEND_IDEMPOTENCY_RETENTION", "3600")
+    monkeypatch.setenv("GAMEBACKEND_IDEMPOTENCY_PRUNE_INTERVAL", "0")
+    monkeypatch.setenv("GAMEBACKEND_IDEMPOTENCY_PRUNE_BATCH", "50")
+    settings = load_settings()
+    assert (
+        settings.idempotency_retention,
+        settings.idempotency_prune_interval,
+        settings.idempotency_prune_batch,
+    ) == (3600, 0, 50)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("GAMEBACKEND_IDEMPOTENCY_RETENTION", "59"),
+        ("GAMEBACKEND_IDEMPOTENCY_PRUNE_INTERVAL", "-1"),
+        ("GAMEBACKEND_IDEMPOTENCY_PRUNE_BATCH", "0"),
+    ],
+)
+def test_bad_retention_values_name_their_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as err:
+        load_settings()
+    assert str(err.value).startswith(f"{name}:")
