@@ -1,4 +1,5 @@
-"""Helpers shared by the benchmarks: ports, child processes, CPU accounting, embedded servers.
+"""Helpers shared by the benchmarks: ports, child processes, the backend (``serve``), CPU
+accounting, embedded-server tools, percentiles and the JSON each benchmark prints.
 
 Benchmarks run everything in one process tree on loopback: every child is started in its own
 session and killed (process group) on the way out.
@@ -7,27 +8,37 @@ session and killed (process group) on the way out.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import resource
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psutil
 
 __all__ = [
     "PY",
     "ROOT",
+    "children_cpu_s",
     "cpu_s",
     "ensure_apt_tool",
     "free_port",
     "host_info",
+    "machine",
+    "percentile",
     "pg_bin",
     "postmaster_pid",
+    "print_json",
     "process",
+    "scratch_dir",
+    "serve",
     "wait_http",
 ]
 
@@ -55,13 +66,18 @@ def wait_http(port: int, path: str, timeout: float = 60.0) -> None:
 
 @contextlib.contextmanager
 def process(
-    cmd: list[str], env: dict[str, str] | None = None, log: Path | None = None
+    cmd: list[str],
+    env: dict[str, str | None] | None = None,
+    log: Path | None = None,
+    grace: float = 15.0,
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """A child in its own session (so its workers die with it); SIGTERM, then SIGKILL."""
+    """A child in its own session (so its workers die with it); SIGTERM, then SIGKILL after
+    ``grace`` seconds. ``env`` updates this process's environment; a None value removes one."""
     out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
+    merged = {**os.environ, **(env or {})}
     proc = subprocess.Popen(
         cmd,
-        env={**os.environ, **(env or {})},
+        env={k: v for k, v in merged.items() if v is not None},
         start_new_session=True,
         stdout=out,
         stderr=subprocess.STDOUT if log else subprocess.DEVNULL,
@@ -72,13 +88,49 @@ def process(
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, 15)
         try:
-            proc.wait(15)
+            proc.wait(grace)
         except subprocess.TimeoutExpired:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, 9)
             proc.wait()
         if log:
             out.close()  # type: ignore[union-attr]
+
+
+@contextlib.contextmanager
+def serve(
+    servers: Any, *args: str, settings: dict[str, str] | None = None, log: Path | None = None
+) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """``gamebackend serve --port P *args`` on the embedded ``servers``; yields (P, process)
+    once ``/readyz`` answers. Only ``settings`` configure it: ``GAMEBACKEND_*`` variables of the
+    caller's environment are dropped, so a figure does not depend on the shell it ran from."""
+    port = free_port()
+    env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("GAMEBACKEND_")}
+    env |= {"DATABASE_URL": str(servers.database_url), "REDIS_URL": str(servers.redis_url)}
+    cmd = [PY, "-m", "gamebackend", "serve", "--port", str(port), *args]
+    # 30 s: a gateway closing thousands of WebSockets, or matchmakers finishing a pass.
+    with process(cmd, {**env, **(settings or {})}, log, grace=30.0) as proc:
+        wait_http(port, "/readyz")
+        yield port, proc
+
+
+@contextlib.contextmanager
+def scratch_dir(prefix: str) -> Iterator[Path]:
+    """A temp dir, removed on the way out; others may enter it (as root, PostgreSQL runs as
+    another user)."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        os.chmod(tmp, 0o755)
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def children_cpu_s() -> float:
+    """CPU seconds of the children this process has reaped so far (a load generator that ran
+    to its end): the difference around one run is that run's cost."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def cpu_s(pid: int) -> float:
@@ -125,9 +177,21 @@ def ensure_apt_tool(name: str, package: str) -> str:
     return found
 
 
+def percentile(values: list[float], q: float) -> float:
+    """The nearest-rank ``q`` quantile (0..1) of ``values``; NaN when there are none."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def machine() -> dict[str, object]:
+    """What the figures depend on: the cores and how busy the machine was."""
+    return {"cpus": os.cpu_count(), "loadavg": [round(x, 2) for x in os.getloadavg()]}
+
+
 def host_info() -> dict[str, object]:
-    return {
-        "cpus": os.cpu_count(),
-        "loadavg": [round(x, 2) for x in os.getloadavg()],
-        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-    }
+    return {**machine(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+
+
+def print_json(result: object) -> None:
+    """The one JSON object a benchmark prints (values JSON cannot hold, as text)."""
+    print(json.dumps(result, indent=2, default=str))

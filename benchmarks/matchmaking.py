@@ -25,21 +25,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import math
-import os
 import random
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import (  # benchmarks are scripts, not a package
+    ROOT,
+    machine,
+    percentile,
+    print_json,
+    scratch_dir,
+    serve,
+)
+
 SECRET = "bench-mm-secret"
 PINGS = {("eu", "us"): (80, 130), ("us", "asia"): (130, 200), ("eu", "asia"): (180, 260)}
 
@@ -76,41 +81,6 @@ def ticket(rng: random.Random) -> dict[str, Any]:
             regions[b if home == a else a] = rng.randint(low, high)
     mmr = max(0, min(4000, round(rng.gauss(1500, 350))))
     return {"mode": "duel" if rng.random() < 0.8 else "squad", "regions": regions, "mmr": mmr}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _start(servers: Any, data: Path) -> tuple[subprocess.Popen[bytes], str]:
-    import httpx
-
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GAMEBACKEND_")}
-    env.update({"DATABASE_URL": servers.database_url, "REDIS_URL": servers.redis_url,
-                "GAMEBACKEND_SECRET": SECRET, "GAMEBACKEND_VERSION": "bench"})  # fmt: skip
-    cmd = [
-        sys.executable,
-        "-m",
-        "gamebackend",
-        "serve",
-        "--port",
-        str(port),
-        "--data-dir",
-        str(data),
-    ]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        try:
-            if httpx.get(url + "/readyz", timeout=2).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("a backend did not start")
 
 
 async def _seed_players(dsn: str, n: int) -> list[str]:
@@ -204,8 +174,8 @@ async def _offer(urls: list[str], times: list[float], bodies: list[dict[str, Any
         for _ in range(per_backend):
             q.put_nowait(-1)
     await asyncio.gather(*workers)
-    return {"statuses": statuses, "post_p95_ms": round(_q(latencies, 0.95) * 1000, 1),
-            "send_lag_p99_ms": round(_q(lag, 0.99) * 1000, 1)}  # fmt: skip
+    return {"statuses": statuses, "post_p95_ms": round(percentile(latencies, 0.95) * 1000, 1),
+            "send_lag_p99_ms": round(percentile(lag, 0.99) * 1000, 1)}  # fmt: skip
 
 
 _RESULTS = """
@@ -246,11 +216,6 @@ async def _truth(dsn: str, players: list[str], settle: float) -> dict[str, Any]:
             "peak_arrivals_per_s": max((r["n"] for r in per_second), default=0)}  # fmt: skip
 
 
-def _q(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
-
-
 def _summary(truth: dict[str, Any]) -> dict[str, Any]:
     rows = truth["rows"]
     waits = [float(r["wait"]) if r["status"] == "matched" else math.inf for r in rows]
@@ -259,20 +224,23 @@ def _summary(truth: dict[str, Any]) -> dict[str, Any]:
     for r in rows:
         if r["status"] == "matched":
             pools.setdefault(f"{r['mode']}/{r['region']}", []).append(float(r["wait"]))
-    p95, p99 = _q(waits, 0.95), _q(waits, 0.99)
+    p95, p99 = percentile(waits, 0.95), percentile(waits, 0.99)
     return {
         "tickets": len(rows),
         "matched": len(matched),
         "expired": sum(1 for r in rows if r["status"] == "expired"),
         "wait_s": {
-            "p50": round(_q(waits, 0.5), 2),
+            "p50": round(percentile(waits, 0.5), 2),
             "p95": round(p95, 2) if p95 != math.inf else None,  # None: more than 5% expired
             "p99": round(p99, 2) if p99 != math.inf else None,
-            "p95_of_matched": round(_q(matched, 0.95), 2),
+            "p95_of_matched": round(percentile(matched, 0.95), 2),
         },
-        "per_pool_p95_s": {k: round(_q(v, 0.95), 2) for k, v in sorted(pools.items())},
+        "per_pool_p95_s": {k: round(percentile(v, 0.95), 2) for k, v in sorted(pools.items())},
         "per_pool_matched": {k: len(v) for k, v in sorted(pools.items())},
-        "skill_spread": {"median": _q(truth["spreads"], 0.5), "p95": _q(truth["spreads"], 0.95)},
+        "skill_spread": {
+            "median": percentile(truth["spreads"], 0.5),
+            "p95": percentile(truth["spreads"], 0.95),
+        },
         "tickets_in_two_matches": truth["dup"],
         "matches_of_wrong_size": truth["bad_size"],
         "peak_arrivals_per_s": truth["peak_arrivals_per_s"],
@@ -287,33 +255,26 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     rng = random.Random(args.seed)
     times = arrivals(args.duration, args.peak, rng)
     bodies = [ticket(rng) for _ in times]
-    with tempfile.TemporaryDirectory(prefix="bench-mm-") as tmp:
-        data = Path(tmp)
-        servers = EmbeddedServers(data / "servers").start()
-        procs: list[subprocess.Popen[bytes]] = []
-        try:
-            for _ in range(2):
-                proc, url = _start(servers, data)
-                procs.append(proc)
-                args.urls.append(url)
-            dsn = servers.database_url or ""
-            players = asyncio.run(_seed_players(dsn, len(times)))
-            signer = TokenSigner(SECRET)
-            tokens = [signer.issue(p) for p in players]
-            offered = asyncio.run(_offer(args.urls, times, bodies, tokens))
-            truth = asyncio.run(_truth(dsn, players, settle=100))
-        finally:
-            for proc in procs:
-                proc.send_signal(signal.SIGTERM)
-            for proc in procs:
-                try:
-                    proc.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-            servers.stop()
+    settings = {"GAMEBACKEND_SECRET": SECRET, "GAMEBACKEND_VERSION": "bench"}
+    with (
+        scratch_dir("bench-mm-") as data,
+        EmbeddedServers(data / "servers") as servers,
+        contextlib.ExitStack() as backends,
+    ):
+        for _ in range(2):
+            port, _proc = backends.enter_context(
+                serve(servers, "--data-dir", str(data), settings=settings)
+            )
+            args.urls.append(f"http://127.0.0.1:{port}")
+        dsn = servers.database_url or ""
+        players = asyncio.run(_seed_players(dsn, len(times)))
+        signer = TokenSigner(SECRET)
+        tokens = [signer.issue(p) for p in players]
+        offered = asyncio.run(_offer(args.urls, times, bodies, tokens))
+        truth = asyncio.run(_truth(dsn, players, settle=100))
     return {
         "benchmark": "matchmaking", "date": dt.date.today().isoformat(),
-        "machine": {"cpus": os.cpu_count(), "loadavg": os.getloadavg()},
+        "machine": machine(),
         "curve": {"duration_s": args.duration, "peak_per_s": args.peak, "offered": len(times),
                   "matchmaker_processes": 2},
         "http": offered, **_summary(truth),
@@ -329,7 +290,7 @@ def main() -> None:
     if args.peak <= 0 or args.duration <= 0:
         parser.error("--peak and --duration must be positive")
     args.urls = []
-    print(json.dumps(run(args), indent=2, default=str))
+    print_json(run(args))
 
 
 if __name__ == "__main__":

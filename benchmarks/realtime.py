@@ -24,24 +24,39 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import datetime as dt
 import functools
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import (  # benchmarks are scripts, not a package
+    PY,
+    ROOT,
+    cpu_s,
+    machine,
+    percentile,
+    print_json,
+    scratch_dir,
+    serve,
+)
+
 SECRET = "bench-realtime-secret"
 ADMIN_KEY = "bench-admin"
 TOPIC = "leaderboard:high_scores"
+# The gateway: one worker, its matchmaker off so nothing else runs in it.
+GATEWAY_SETTINGS = {
+    "GAMEBACKEND_SECRET": SECRET, "GAMEBACKEND_ADMIN_KEY": ADMIN_KEY,
+    "GAMEBACKEND_MM_ENABLED": "false", "GAMEBACKEND_VERSION": "bench",
+}  # fmt: skip
 
 
 # -- client process ----------------------------------------------------------------------
@@ -133,44 +148,6 @@ def client(port: int, token_file: str) -> None:
 
 
 # -- driver --------------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _start_gateway(servers: Any, data: Path) -> tuple[subprocess.Popen[bytes], str]:
-    import httpx
-
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GAMEBACKEND_")}
-    env.update({
-        "DATABASE_URL": servers.database_url, "REDIS_URL": servers.redis_url,
-        "GAMEBACKEND_SECRET": SECRET, "GAMEBACKEND_ADMIN_KEY": ADMIN_KEY,
-        "GAMEBACKEND_MM_ENABLED": "false", "GAMEBACKEND_VERSION": "bench",
-    })  # fmt: skip
-    cmd = [
-        sys.executable,
-        "-m",
-        "gamebackend",
-        "serve",
-        "--port",
-        str(port),
-        "--data-dir",
-        str(data),
-    ]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        try:
-            if httpx.get(url + "/readyz", timeout=2).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("the gateway did not start")
-
-
 def _metric(url: str, name: str) -> float:
     import httpx
 
@@ -180,22 +157,12 @@ def _metric(url: str, name: str) -> float:
     return 0.0
 
 
-def _cpu(proc: Any) -> float:
-    times = proc.cpu_times()
-    return float(times.user + times.system)
-
-
 def _fanout_seconds(url: str) -> tuple[float, float]:
     """(sum, count) of the gateway's fan-out histogram."""
     return (
         _metric(url, "gamebackend_ws_fanout_seconds_sum"),
         _metric(url, "gamebackend_ws_fanout_seconds_count"),
     )
-
-
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
 def _post_scores(url: str, updates: int, interval: float) -> list[float]:
@@ -236,66 +203,77 @@ def _warm_up(url: str) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    import psutil
-
-    from gamebackend.auth import TokenSigner
     from gamebackend.embedded import EmbeddedServers
 
-    with tempfile.TemporaryDirectory(prefix="bench-rt-") as tmp:
-        data = Path(tmp)
-        servers = EmbeddedServers(data / "servers").start()
-        gateway, url = _start_gateway(servers, data)
-        clients: list[subprocess.Popen[str]] = []
-        try:
-            _warm_up(url)
-            time.sleep(1)
-            proc = psutil.Process(gateway.pid)
-            rss_before = proc.memory_info().rss
-            signer = TokenSigner(SECRET)
-            per = -(-args.connections // args.clients)
-            opened = time.monotonic()
-            for k in range(args.clients):
-                count = min(per, args.connections - k * per)
-                tokens = data / f"tokens-{k}"
-                tokens.write_text("\n".join(signer.issue(str(uuid.uuid4())) for _ in range(count)))
-                clients.append(subprocess.Popen(
-                    [sys.executable, __file__, "--client", str(gateway_port(url)), str(tokens)],
-                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                ))  # fmt: skip
-            for c in clients:
-                line = c.stdout.readline() if c.stdout else ""
-                if not line.startswith("ready"):
-                    raise RuntimeError(f"a client failed: {line!r}")
-            connect_s = time.monotonic() - opened
-            time.sleep(3)  # settle
-            rss_after = proc.memory_info().rss
-            held = _metric(url, "gamebackend_ws_connections")
-            fanout_before = _fanout_seconds(url)
-            cpu_before = _cpu(proc), sum(_cpu(psutil.Process(c.pid)) for c in clients)
-            posted = _post_scores(url, args.updates, args.interval)
-            time.sleep(3)
-            cpu_after = _cpu(proc), sum(_cpu(psutil.Process(c.pid)) for c in clients)
-            fanout_after = _fanout_seconds(url)
-            server_ms = (
-                1000
-                * (fanout_after[0] - fanout_before[0])
-                / max(1, fanout_after[1] - fanout_before[1])
-            )
-            receipts: list[tuple[float, float]] = []
-            for c in clients:
-                assert c.stdin is not None and c.stdout is not None
-                c.stdin.write("report\n")
-                c.stdin.flush()
-                receipts.extend(tuple(r) for r in json.loads(c.stdout.readline())["receipts"])
-        finally:
-            for c in clients:
-                c.kill()
-            gateway.send_signal(signal.SIGTERM)
-            try:
-                gateway.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                gateway.kill()
-            servers.stop()
+    with (
+        scratch_dir("bench-rt-") as data,
+        EmbeddedServers(data / "servers") as servers,
+        serve(servers, "--data-dir", str(data), settings=GATEWAY_SETTINGS) as (port, gateway),
+    ):
+        return _measure(args, port, gateway.pid, data)
+
+
+@contextlib.contextmanager
+def _clients(args: argparse.Namespace, port: int, data: Path) -> Iterator[list[Any]]:
+    """The client processes, each holding its share of the connections; killed on the way out."""
+    from gamebackend.auth import TokenSigner
+
+    signer = TokenSigner(SECRET)
+    per = -(-args.connections // args.clients)
+    clients: list[subprocess.Popen[str]] = []
+    try:
+        for k in range(args.clients):
+            count = min(per, args.connections - k * per)
+            tokens = data / f"tokens-{k}"
+            tokens.write_text("\n".join(signer.issue(str(uuid.uuid4())) for _ in range(count)))
+            clients.append(subprocess.Popen(
+                [PY, __file__, "--client", str(port), str(tokens)],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            ))  # fmt: skip
+        for c in clients:
+            line = c.stdout.readline() if c.stdout else ""
+            if not line.startswith("ready"):
+                raise RuntimeError(f"a client failed: {line!r}")
+        yield clients
+    finally:
+        for c in clients:
+            c.kill()
+            c.wait()
+
+
+def _receipts(clients: list[Any]) -> list[tuple[float, float]]:
+    receipts: list[tuple[float, float]] = []
+    for c in clients:
+        assert c.stdin is not None and c.stdout is not None
+        c.stdin.write("report\n")
+        c.stdin.flush()
+        receipts.extend(tuple(r) for r in json.loads(c.stdout.readline())["receipts"])
+    return receipts
+
+
+def _measure(args: argparse.Namespace, port: int, pid: int, data: Path) -> dict[str, Any]:
+    import psutil
+
+    url = f"http://127.0.0.1:{port}"
+    _warm_up(url)
+    time.sleep(1)
+    proc = psutil.Process(pid)
+    rss_before = proc.memory_info().rss
+    opened = time.monotonic()
+    with _clients(args, port, data) as clients:
+        connect_s = time.monotonic() - opened
+        time.sleep(3)  # settle
+        rss_after = proc.memory_info().rss
+        held = _metric(url, "gamebackend_ws_connections")
+        fanout_before = _fanout_seconds(url)
+        cpu_before = cpu_s(pid), sum(cpu_s(c.pid) for c in clients)
+        posted = _post_scores(url, args.updates, args.interval)
+        time.sleep(3)
+        cpu_after = cpu_s(pid), sum(cpu_s(c.pid) for c in clients)
+        fanout_after = _fanout_seconds(url)
+        receipts = _receipts(clients)
+    fanouts = max(1, fanout_after[1] - fanout_before[1])
+    server_ms = 1000 * (fanout_after[0] - fanout_before[0]) / fanouts
     report = _report(args, rss_before, rss_after, held, connect_s, posted, receipts)
     report["fanout"]["server_mean_ms"] = round(server_ms, 1)  # publication -> last local write
     # CPU per update (all cores), whatever else runs on the machine: the gateway's, the clients'.
@@ -304,10 +282,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "clients": round(1000 * (cpu_after[1] - cpu_before[1]) / args.updates, 1),
     }
     return report
-
-
-def gateway_port(url: str) -> int:
-    return int(url.rpartition(":")[2])
 
 
 def _report(
@@ -322,7 +296,7 @@ def _report(
     for ts, recv in receipts:
         by_update.setdefault(ts, []).append((recv - ts) * 1000)
     per_conn_kb = (rss_after - rss_before) / max(1, args.connections) / 1024
-    p99 = _pct(publish, 0.99)
+    p99 = percentile(publish, 0.99)
     expected = args.connections * args.updates
     fanout = {
         "updates": len(order),
@@ -330,12 +304,12 @@ def _report(
         "messages_expected": expected,
         "publish_to_receipt_ms": _ms(publish),
         "post_to_receipt_ms": _ms(end_to_end),
-        "per_update_p99_ms": [round(_pct(by_update[ts], 0.99), 1) for ts in order],
+        "per_update_p99_ms": [round(percentile(by_update[ts], 0.99), 1) for ts in order],
     }
     return {
         "benchmark": "realtime",
         "date": dt.date.today().isoformat(),
-        "machine": {"cpus": os.cpu_count(), "loadavg": os.getloadavg()},
+        "machine": machine(),
         "connections": args.connections,
         "client_processes": args.clients,
         "held_by_one_gateway": int(held),
@@ -355,8 +329,8 @@ def _report(
 
 def _ms(values: list[float]) -> dict[str, float]:
     return {
-        "p50": round(_pct(values, 0.5), 1),
-        "p99": round(_pct(values, 0.99), 1),
+        "p50": round(percentile(values, 0.5), 1),
+        "p99": round(percentile(values, 0.99), 1),
         "max": round(max(values, default=float("nan")), 1),
     }
 
@@ -373,7 +347,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.connections > 19_000 * args.clients:
         parser.error("--connections: at most 19,000 per client process (20,000 open files)")
-    print(json.dumps(run(args), indent=2))
+    print_json(run(args))
 
 
 if __name__ == "__main__":

@@ -23,22 +23,27 @@ import contextlib
 import functools
 import json
 import os
-import resource
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import psutil
-
-ROOT = Path(__file__).resolve().parent.parent
-PY = sys.executable
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import (  # benchmarks are scripts, not a package
+    PY,
+    children_cpu_s,
+    cpu_s,
+    free_port,
+    percentile,
+    print_json,
+    process,
+    scratch_dir,
+    serve,
+    wait_http,
+)
 
 STUB = """
 import sys, uvicorn
@@ -52,65 +57,19 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", a
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_http(port: int, path: str, timeout: float = 60.0) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"http://127.0.0.1:{port}{path}", timeout=1).status_code == 200:
-                return
-        time.sleep(0.2)
-    raise RuntimeError(f"nothing answered on port {port}{path} within {timeout}s")
-
-
-@contextlib.contextmanager
-def process(cmd: list[str], env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen(
-        cmd,
-        env={**os.environ, **(env or {})},
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        yield proc
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, 15)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, 9)
-            proc.wait()
-
-
 @contextlib.contextmanager
 def backend(stub: bool, tmp: Path) -> Iterator[tuple[int, str, int]]:
     """(port, description, pid) of one backend process."""
-    port = free_port()
     if stub:
+        port = free_port()
         with process([PY, "-c", STUB, str(port)]) as proc:
             wait_http(port, "/")
             yield port, "stub uvicorn app", proc.pid
         return
     from gamebackend.embedded import EmbeddedServers
 
-    srv = EmbeddedServers(tmp / "data").start()
-    env = {"DATABASE_URL": str(srv.database_url), "REDIS_URL": str(srv.redis_url)}
-    try:
-        cmd = [str(Path(PY).with_name("gamebackend")), "serve", "--port", str(port)]
-        with process(cmd, env) as proc:
-            wait_http(port, "/readyz")
-            yield port, "gamebackend serve (1 process)", proc.pid
-    finally:
-        srv.stop()
+    with EmbeddedServers(tmp / "data") as srv, serve(srv) as (port, proc):
+        yield port, "gamebackend serve (1 process)", proc.pid
 
 
 @contextlib.contextmanager
@@ -188,10 +147,9 @@ def client_main(port: int, path: str, conc: int, duration: float, warmup: float)
         elapsed = time.perf_counter() - t0
         state["stop"] = True
         await asyncio.wait(dones, timeout=5)
-        lat.sort()
         n = len(lat)
         out = {"requests": n, "errors": errors[0], "rps": n / elapsed, "total": total[0]}
-        out |= {"p50_ms": lat[n // 2] * 1e3, "p99_ms": lat[int(n * 0.99)] * 1e3}
+        out |= {"p50_ms": percentile(lat, 0.5) * 1e3, "p99_ms": percentile(lat, 0.99) * 1e3}
         print(json.dumps(out))
 
     uvloop.run(run())
@@ -200,24 +158,11 @@ def client_main(port: int, path: str, conc: int, duration: float, warmup: float)
 def load(port: int, path: str, conc: int, duration: float) -> dict[str, float]:
     """One client run; adds the client's own CPU time (it is a child: rusage of children)."""
     cmd = [PY, __file__, "--client", str(port), path, str(conc), str(duration), "1.0"]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before = children_cpu_s()
     out = subprocess.run(cmd, check=True, capture_output=True, text=True)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     result = dict(json.loads(out.stdout))
-    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
-    result["client_cpu_s"] = cpu
+    result["client_cpu_s"] = children_cpu_s() - before
     return result
-
-
-def cpu_s(pid: int) -> float:
-    """CPU seconds of a process and its children (uvicorn workers, if any)."""
-    proc = psutil.Process(pid)
-    total = 0.0
-    for p in [proc, *proc.children(recursive=True)]:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            t = p.cpu_times()
-            total += t.user + t.system
-    return total
 
 
 def measured(
@@ -297,15 +242,15 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=11, help="runs of each CLI start-up command")
     ap.add_argument("--stub", action="store_true", help="a bare uvicorn app as the backend")
     ns = ap.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="bench-router-"))
-    try:
-        with backend(ns.stub, tmp) as (port, what, bpid), router(port, tmp) as (rport, rpid):
-            pids = {"backend": bpid, "router": rpid}
-            latency = rounds((port, rport), pids, ns.path, 1, ns)
-            throughput = rounds((port, rport), pids, ns.path, ns.concurrency, ns)
-            route = None if ns.stub else route_phase(port, rport, pids, ns)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    with (
+        scratch_dir("bench-router-") as tmp,
+        backend(ns.stub, tmp) as (port, what, bpid),
+        router(port, tmp) as (rport, rpid),
+    ):
+        pids = {"backend": bpid, "router": rpid}
+        latency = rounds((port, rport), pids, ns.path, 1, ns)
+        throughput = rounds((port, rport), pids, ns.path, ns.concurrency, ns)
+        route = None if ns.stub else route_phase(port, rport, pids, ns)
     canaryctl = str(Path(PY).with_name("canaryctl"))
     help_s = wall_median([canaryctl, "--help"], ns.runs)
     base_s = wall_median([PY, "-c", "import typer, rich"], ns.runs)
@@ -336,7 +281,7 @@ def main() -> None:
         "throughput": result["throughput_ratio"] >= 0.8,
         "help": result["help_ratio"] <= 1.5,
     }
-    print(json.dumps(result, indent=2))
+    print_json(result)
 
 
 if __name__ == "__main__":

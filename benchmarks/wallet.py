@@ -33,12 +33,10 @@ import asyncio
 import json
 import os
 import re
-import resource
 import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
@@ -48,14 +46,15 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # benchmarks are scripts, not a package
     PY,
+    children_cpu_s,
     cpu_s,
     ensure_apt_tool,
-    free_port,
     host_info,
     pg_bin,
     postmaster_pid,
-    process,
-    wait_http,
+    print_json,
+    scratch_dir,
+    serve,
 )
 
 ADMIN_KEY = "bench-admin-key"
@@ -108,7 +107,7 @@ class Bench:
         self.lua = tmp / "wallet.lua"
         self.lua.write_text(WRK_LUA)
         self.tokens = tmp / "tokens.txt"
-        self.port = free_port()
+        self.port = 0  # the API's, once it is up
         self.pids: dict[str, int] = {}
         self.pg_dir = tmp / "data" / "pg"
 
@@ -132,10 +131,6 @@ class Bench:
         return {"tps": tps, "latency_avg_ms": lat, **{f"{k}_cpu_us": v for k, v in per.items()}}
 
     # -- the API ---------------------------------------------------------------------------
-    def serve_cmd(self) -> list[str]:
-        exe = str(Path(PY).with_name("gamebackend"))
-        return [exe, "serve", "--port", str(self.port), "--workers", str(self.ns.workers)]
-
     async def make_players(self) -> None:
         import httpx
 
@@ -165,11 +160,10 @@ class Bench:
     def measured(self, run: Any) -> tuple[str, dict[str, float]]:
         """Run ``run()`` (a child process that exits); CPU seconds each party spent on it."""
         before = {name: cpu_s(pid) for name, pid in self.pids.items()}
-        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+        kids = children_cpu_s()
         out = run()
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = {name: cpu_s(pid) - before[name] for name, pid in self.pids.items()}
-        cpu["loadgen"] = after.ru_utime + after.ru_stime - kids.ru_utime - kids.ru_stime
+        cpu["loadgen"] = children_cpu_s() - kids
         return out, cpu
 
     def wrk_run(self, path: str, body: str, clients: int, seconds: float) -> dict[str, Any]:
@@ -320,27 +314,18 @@ def main() -> None:
         ap.error("--players must be at least twice the largest number of clients")
     from gamebackend.embedded import EmbeddedServers
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench-wallet-"))
-    os.chmod(tmp, 0o755)  # as root, PostgreSQL runs as another user and needs to enter it
-    srv = EmbeddedServers(tmp / "data").start()
-    try:
+    with scratch_dir("bench-wallet-") as tmp, EmbeddedServers(tmp / "data") as srv:
         result = run(Bench(tmp, ns), srv, ns)
-    finally:
-        srv.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
-    print(json.dumps(result, indent=2))
+    print_json(result)
 
 
 def run(bench: Bench, srv: Any, ns: argparse.Namespace) -> dict[str, Any]:
     bench.pgbench_init()
-    env = {
-        "DATABASE_URL": str(srv.database_url),
-        "REDIS_URL": str(srv.redis_url),
-        "GAMEBACKEND_ADMIN_KEY": ADMIN_KEY,
-    }
+    settings = {"GAMEBACKEND_ADMIN_KEY": ADMIN_KEY}
     info = host_info()
-    with process(bench.serve_cmd(), env, log=bench.tmp / "serve.log") as api:
-        wait_http(bench.port, "/readyz")
+    workers = ("--workers", str(ns.workers))
+    with serve(srv, *workers, settings=settings, log=bench.tmp / "serve.log") as (port, api):
+        bench.port = port
         bench.pids = {"api": api.pid, "postgres": postmaster_pid(bench.pg_dir)}
         bench.pids["redis"] = srv.redis_pid
         asyncio.run(bench.make_players())
