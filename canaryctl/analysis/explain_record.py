@@ -199,9 +199,11 @@ def _text(record: Record, status: str, facts: dict[str, Any]) -> list[str]:
     if facts["slos"]:
         lines.append("SLOs (last verdict; failed checks / limit):")
         for s in facts["slos"]:
+            # a record whose plan lacks the rule (an older canaryctl's) has no limit to show
+            limit = "?" if s["failure_limit"] is None else s["failure_limit"]
             lines.append(
                 f"  {s['slo']}: {s['outcome']} — {s['text']}; {s['failures']}/"
-                f"{s['failure_limit']} failed of {s['checks']} checks"
+                f"{limit} failed of {s['checks']} checks"
             )
     for req in record.get("requests") or []:
         lines.append(

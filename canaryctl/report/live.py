@@ -19,8 +19,8 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from canaryctl.analysis.explain_record import deployment_facts
 from canaryctl.config.units import format_duration
-from canaryctl.report.explain import explain
 from canaryctl.report.summary import fmt_value, latest_verdicts, rule_info
 from canaryctl.rollout.record import status_of
 
@@ -155,9 +155,10 @@ class EventPrinter:
 
 
 def final_report(record: dict[str, Any]) -> RenderableType:
-    """The text report printed when a deployment stops: the explanation and the SLO table."""
+    """The text report printed when a deployment stops: the explanation (the same lines as
+    ``canaryctl explain ID``) and the SLO table."""
     status = status_of(record)
-    lines = explain(record)
+    lines = deployment_facts(record, status)["explanation"]
     head = Text(lines[0], style=_STATUS_STYLE.get(status, "bold"))
     body = Text("\n".join(lines[1:]))
     return Group(head, body, _slo_table(record))

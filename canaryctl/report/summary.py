@@ -1,5 +1,5 @@
 """The one JSON object a deployment ends with (``--output json``), and value formatting
-shared by the text, Markdown and explain renderers."""
+shared by the live view and the Markdown renderer."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""JSON summary, live view, Markdown job summary and explanation of real engine records."""
+"""JSON summary, live view, final text report and Markdown job summary of real engine records."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import json
 
 from rich.console import Console
 
+from canaryctl.analysis.explain_record import deployment_facts
 from canaryctl.metrics.base import Target
-from canaryctl.report.explain import explain
 from canaryctl.report.live import EventPrinter, final_report, render
 from canaryctl.report.markdown import job_summary, write_job_summary
 from canaryctl.report.summary import summary
@@ -52,6 +52,10 @@ def test_final_text_and_markdown_say_what_happened(harness, kit, tmp_path, monke
     record = harness.run()
     text = text_of(final_report(record))
     assert "was ROLLED BACK" in text and "the canary failed its SLOs" in text
+    # the same explanation as `canaryctl explain ID` (its lines: analysis/test_explain_record)
+    for line in deployment_facts(record, "rolled_back")["explanation"]:
+        assert line in text.splitlines()
+    assert "all.error_rate fail at +20s: canary 5% over 100 requests > bound 1%" in text
 
     md = job_summary(record)
     assert md.startswith("## ❌ canaryctl: gamebackend v2 rolled back")
@@ -65,24 +69,6 @@ def test_final_text_and_markdown_say_what_happened(harness, kit, tmp_path, monke
     assert (tmp_path / "s.md").read_text() == md
     monkeypatch.delenv("GITHUB_STEP_SUMMARY")
     assert write_job_summary(record) is None
-
-
-def test_explain_gives_the_decisive_numbers(harness, kit):
-    harness.source.scripts[Target.CANARY] = kit.traffic(10.0, error_rate=0.05)
-    lines = explain(harness.run())
-    assert lines[0].endswith("v1 → v2 was ROLLED BACK after 20s.")
-    assert lines[1] == (
-        "Why: all.error_rate failed 2 checks (limit 2): 0.05 > 0.01 (the canary failed its SLOs)."
-    )
-    assert "canary 5% over 100 requests > bound 1% (stable 0% over 900)" in lines[2]
-    assert "  3. promote: not reached" in lines
-
-
-def test_explain_an_inconclusive_pause(harness, kit):
-    harness.source.scripts[Target.CANARY] = kit.traffic(0.5)
-    lines = explain(harness.run())
-    assert "is PAUSED (a person must act)" in lines[0]
-    assert any("needs about 20 more canary requests" in line for line in lines)
 
 
 def test_event_printer_prints_each_event_once(harness):
