@@ -1,5 +1,6 @@
 """Fixtures for the realtime and matchmaking tests: real ``gamebackend serve`` processes on
-ephemeral ports, sharing one embedded PostgreSQL and Redis, and WebSocket/HTTP helpers.
+ephemeral ports, sharing one embedded PostgreSQL and Redis (started through the
+``tests/_servers.py`` plugin's fixtures, which stop them), and WebSocket/HTTP helpers.
 
 The two session gateways (``gateways``) both run a matchmaker. The test rules below make
 matchmaking fast; tests keep to their own MMR band (``band`` fixture) so their tickets never meet
@@ -11,16 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -50,137 +44,38 @@ TEST_RULES = {
 _bands = itertools.count()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Backend:
-    """One ``gamebackend serve`` process."""
-
-    proc: subprocess.Popen[bytes]
-    port: int
-    log: Path
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/v1/ws"
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait(timeout=10)
-
-    def metric(self, name: str, **labels: str) -> float:
-        """Sum of a metric's samples whose labels include ``labels``."""
-        text = httpx.get(self.url + "/metrics", timeout=10).text
-        total = 0.0
-        for line in text.splitlines():
-            if not line.startswith(name + "{") and not line.startswith(name + " "):
-                continue
-            head, _, value = line.rpartition(" ")
-            if all(f'{k}="{v}"' in head for k, v in labels.items()):
-                total += float(value)
-        return total
-
-
-def _wait_ready(backend: Backend, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if backend.proc.poll() is not None:
-            break
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(backend.url + "/readyz", timeout=2).status_code == 200:
-                return
-        time.sleep(0.2)
-    backend.kill()
-    raise RuntimeError(
-        f"gamebackend serve did not become ready:\n{backend.log.read_text()[-3000:]}"
-    )
+Backend = Any  # the plugin's Backend (one ``gamebackend serve``): shared through fixtures
+Processes = Any  # the plugin's Processes
 
 
 @pytest.fixture(scope="session")
-def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServers]:
-    servers = EmbeddedServers(tmp_path_factory.mktemp("rt-embedded")).start()
-    try:
-        yield servers
-    finally:
-        servers.stop()
+def embedded(embedded_servers: Callable[[str], EmbeddedServers]) -> EmbeddedServers:
+    return embedded_servers("rt-embedded")
 
 
 @pytest.fixture(scope="session")
-def backend_env(embedded: EmbeddedServers) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GAMEBACKEND_")}
-    env.update(TEST_RULES)
-    env.update({
-        "DATABASE_URL": embedded.database_url or "", "REDIS_URL": embedded.redis_url or "",
-        "GAMEBACKEND_ADMIN_KEY": ADMIN_KEY, "GAMEBACKEND_SECRET": SECRET,
-        "GAMEBACKEND_VERSION": "rt-test",
-    })  # fmt: skip
-    return env
+def backend_env(
+    embedded: EmbeddedServers, gamebackend_env: Callable[..., dict[str, str]]
+) -> dict[str, str]:
+    return gamebackend_env(
+        embedded, **TEST_RULES, GAMEBACKEND_ADMIN_KEY=ADMIN_KEY, GAMEBACKEND_SECRET=SECRET,
+        GAMEBACKEND_VERSION="rt-test",
+    )  # fmt: skip
 
 
 Launch = Callable[..., Backend]
 
 
-def _launch(env: dict[str, str], tmp: Path, started: list[Backend], **overrides: str) -> Backend:
-    port = free_port()
-    log = tmp / f"serve-{port}.log"
-    cmd = [
-        sys.executable,
-        "-m",
-        "gamebackend",
-        "serve",
-        "--port",
-        str(port),
-        "--data-dir",
-        str(tmp),
-    ]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, env={**env, **overrides}, stdout=out, stderr=subprocess.STDOUT)
-    backend = Backend(proc, port, log)
-    started.append(backend)
-    _wait_ready(backend)
-    return backend
-
-
 @pytest.fixture(scope="session")
-def gateways(
-    backend_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[Backend, Backend]]:
+def gateways(backend_env: dict[str, str], session_processes: Processes) -> tuple[Backend, Backend]:
     """Two gateway processes (each also a matchmaker) for the whole session."""
-    tmp = tmp_path_factory.mktemp("rt-gateways")
-    started: list[Backend] = []
-    try:
-        yield _launch(backend_env, tmp, started), _launch(backend_env, tmp, started)
-    finally:
-        for backend in started:
-            backend.stop()
+    return session_processes.backend(backend_env), session_processes.backend(backend_env)
 
 
 @pytest.fixture
-def launch(backend_env: dict[str, str], tmp_path: Path) -> Iterator[Launch]:
+def launch(backend_env: dict[str, str], processes: Processes) -> Launch:
     """``launch(**env)``: one more backend process, stopped (or killed) at the end of the test."""
-    started: list[Backend] = []
-    try:
-        yield lambda **overrides: _launch(backend_env, tmp_path, started, **overrides)
-    finally:
-        for backend in started:
-            backend.stop()
+    return lambda **overrides: processes.backend({**backend_env, **overrides})
 
 
 BAND = 800  # > the 300 window cap + the largest MMR offset a test uses within its band (450)
