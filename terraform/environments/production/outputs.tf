@@ -1,117 +1,24 @@
-# What a canaryctl pipeline and the deploy workflow need. `canaryctl env outputs production`
-# prints them; a pipeline refers to them as ${env.production.outputs.NAME} or takes a whole
-# block with `fromEnvironment: production` (docs/aws.md).
+# `canaryctl env outputs production` prints these; a pipeline refers to them as
+# ${env.production.outputs.NAME} or takes a whole block with `fromEnvironment: production`
+# (docs/aws.md). Each is the environment module's output of the same name, described there.
 
-output "region" {
-  description = "AWS region of the environment."
-  value       = var.region
-}
-
-output "cluster" {
-  description = "ECS cluster name."
-  value       = module.ecs_service.cluster_name
-}
-
-output "service" {
-  description = "ECS service name."
-  value       = module.ecs_service.service_name
-}
-
-output "listener_arn" {
-  description = "HTTPS listener whose weighted forward action canaryctl drives."
-  value       = module.alb.listener_arn
-}
-
-output "blue_target_group_arn" {
-  description = "Blue target group (100% at creation)."
-  value       = module.alb.blue_target_group_arn
-}
-
-output "green_target_group_arn" {
-  description = "Green target group (the first canary's)."
-  value       = module.alb.green_target_group_arn
-}
-
-output "load_balancer_arn_suffix" {
-  description = "CloudWatch dimension of the ALB."
-  value       = module.alb.load_balancer_arn_suffix
-}
-
-output "blue_target_group_arn_suffix" {
-  description = "CloudWatch dimension of the blue target group."
-  value       = module.alb.blue_target_group_arn_suffix
-}
-
-output "green_target_group_arn_suffix" {
-  description = "CloudWatch dimension of the green target group."
-  value       = module.alb.green_target_group_arn_suffix
-}
-
-output "alb_dns_name" {
-  description = "DNS name to point the game's domain at."
-  value       = module.alb.dns_name
-}
-
-output "state_bucket" {
-  description = "canaryctl's state bucket (records and locks)."
-  value       = module.state_bucket.bucket
-}
-
-output "deploy_role_arn" {
-  description = "Role the deploy workflow assumes by OIDC."
-  value       = module.github_oidc.role_arn
-}
-
-output "task_definition_arn" {
-  description = "First task definition revision (for the initial task set)."
-  value       = module.ecs_service.task_definition_arn
-}
-
-output "container_name" {
-  description = "Container the target groups point at."
-  value       = module.ecs_service.container_name
-}
-
-output "container_port" {
-  description = "Port of that container."
-  value       = module.ecs_service.container_port
-}
-
-output "private_subnet_ids" {
-  description = "Subnets of the task sets."
-  value       = module.network.private_subnet_ids
-}
-
-output "service_security_group_id" {
-  description = "Security group of the task sets."
-  value       = module.ecs_service.security_group_id
-}
-
-output "log_group_name" {
-  description = "Log group of the service's containers."
-  value       = module.observability.log_group_name
-}
-
-output "canaryctl_ecs" {
-  description = "The `platform:` block of an ecs pipeline (`fromEnvironment: production`); keys as in canaryctl/platforms/ecs/settings.py."
-  value = {
-    cluster       = module.ecs_service.cluster_name
-    service       = module.ecs_service.service_name
-    region        = var.region
-    listenerArn   = module.alb.listener_arn
-    containerName = module.ecs_service.container_name
-    # canaryctl replaces {version} with the version it deploys.
-    image = replace(var.image, "/:[^:/]+$/", ":{version}")
-    targetGroups = {
-      blue  = module.alb.blue_target_group_arn
-      green = module.alb.green_target_group_arn
-    }
-  }
-}
-
-output "canaryctl_cloudwatch" {
-  description = "The `metrics:` block of a cloudwatch pipeline (`fromEnvironment: production`)."
-  value = {
-    region = var.region
-  }
-}
+output "region" { value = module.environment.region }
+output "cluster" { value = module.environment.cluster }
+output "service" { value = module.environment.service }
+output "listener_arn" { value = module.environment.listener_arn }
+output "blue_target_group_arn" { value = module.environment.blue_target_group_arn }
+output "green_target_group_arn" { value = module.environment.green_target_group_arn }
+output "load_balancer_arn_suffix" { value = module.environment.load_balancer_arn_suffix }
+output "blue_target_group_arn_suffix" { value = module.environment.blue_target_group_arn_suffix }
+output "green_target_group_arn_suffix" { value = module.environment.green_target_group_arn_suffix }
+output "alb_dns_name" { value = module.environment.alb_dns_name }
+output "state_bucket" { value = module.environment.state_bucket }
+output "deploy_role_arn" { value = module.environment.deploy_role_arn }
+output "task_definition_arn" { value = module.environment.task_definition_arn }
+output "container_name" { value = module.environment.container_name }
+output "container_port" { value = module.environment.container_port }
+output "private_subnet_ids" { value = module.environment.private_subnet_ids }
+output "service_security_group_id" { value = module.environment.service_security_group_id }
+output "log_group_name" { value = module.environment.log_group_name }
+output "canaryctl_ecs" { value = module.environment.canaryctl_ecs }
+output "canaryctl_cloudwatch" { value = module.environment.canaryctl_cloudwatch }

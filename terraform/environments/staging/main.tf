@@ -1,115 +1,34 @@
 # Staging: the whole platform at its smallest sensible size (one NAT gateway, single-AZ
-# database, no deletion protection so it can be torn down and rebuilt).
+# database, no deletion protection so it can be torn down and rebuilt). What the platform is
+# lives in ../../modules/service_environment; this file says only how big and how protected.
 
-locals {
-  name         = "${var.service_name}-${var.environment}"
-  tf_state_key = "canaryctl/${var.environment}/terraform.tfstate"
-  database_url = "postgresql://${module.data.database_username}@${module.data.postgres_address}:${module.data.postgres_port}/${module.data.database_name}?sslmode=require"
-  # A secret reference may name a JSON key (ARN:key::); IAM wants the secret's own ARN.
-  app_secret_arn = [for arn in values(var.app_secrets) : join(":", slice(split(":", arn), 0, 7))]
-}
+module "environment" {
+  source = "../../modules/service_environment"
 
-module "kms" {
-  source = "../../modules/kms"
-
-  name                    = local.name
-  deletion_window_in_days = 7
-}
-
-module "network" {
-  source = "../../modules/network"
-
-  name               = local.name
-  cidr_block         = var.vpc_cidr
-  availability_zones = length(var.availability_zones) > 0 ? var.availability_zones : ["${var.region}a", "${var.region}b"]
-  single_nat_gateway = true
-  kms_key_arn        = module.kms.key_arn
-}
-
-module "alb" {
-  source = "../../modules/alb"
-
-  name              = local.name
-  vpc_id            = module.network.vpc_id
-  vpc_cidr_block    = module.network.vpc_cidr_block
-  public_subnet_ids = module.network.public_subnet_ids
-  certificate_arn   = var.certificate_arn
-  # On by default even in staging: the staging domain points at this ALB's DNS name.
-  # `canaryctl env down staging --var alb_deletion_protection=false` tears it down.
-  deletion_protection = var.alb_deletion_protection
-}
-
-module "observability" {
-  source = "../../modules/observability"
-
-  name                      = local.name
-  service_name              = var.service_name
-  kms_key_arn               = module.kms.key_arn
-  alarm_emails              = var.alarm_emails
-  load_balancer_arn_suffix  = module.alb.load_balancer_arn_suffix
-  target_group_arn_suffixes = [module.alb.blue_target_group_arn_suffix, module.alb.green_target_group_arn_suffix]
-}
-
-module "ecs_service" {
-  source = "../../modules/ecs_service"
-
-  name                  = local.name
-  service_name          = var.service_name
-  image                 = var.image
-  desired_count         = var.desired_count
-  min_count             = 1
-  max_count             = 4
-  vpc_id                = module.network.vpc_id
-  vpc_cidr_block        = module.network.vpc_cidr_block
-  alb_security_group_id = module.alb.security_group_id
-  kms_key_arn           = module.kms.key_arn
-  log_group_name        = module.observability.log_group_name
-
-  environment = {
-    DATABASE_URL = local.database_url
-    REDIS_URL    = "rediss://${module.data.redis_primary_endpoint}:6379/0"
-  }
-  secrets     = merge({ PGPASSWORD = "${module.data.database_secret_arn}:password::" }, var.app_secrets)
-  secret_arns = concat([module.data.database_secret_arn], local.app_secret_arn)
-}
-
-module "data" {
-  source = "../../modules/data"
-
-  name                      = local.name
-  vpc_id                    = module.network.vpc_id
-  private_subnet_ids        = module.network.private_subnet_ids
-  client_security_group_ids = [module.ecs_service.security_group_id]
-  kms_key_arn               = module.kms.key_arn
-  multi_az                  = false
-  deletion_protection       = false
-  redis_replicas            = 1
-}
-
-module "state_bucket" {
-  source = "../../modules/state_bucket"
-
-  name              = local.name
-  kms_key_arn       = module.kms.key_arn
-  access_log_bucket = module.alb.access_logs_bucket
-  force_destroy     = true
-}
-
-module "github_oidc" {
-  source = "../../modules/github_oidc"
-
+  environment            = var.environment
+  region                 = var.region
+  service_name           = var.service_name
+  image                  = var.image
+  certificate_arn        = var.certificate_arn
+  availability_zones     = var.availability_zones
+  vpc_cidr               = var.vpc_cidr
   github_repository      = var.github_repository
   github_environments    = var.github_environments
   create_oidc_provider   = var.create_oidc_provider
-  role_name              = "${local.name}-deploy"
-  cluster_name           = module.ecs_service.cluster_name
-  cluster_arn            = module.ecs_service.cluster_arn
-  service_name           = module.ecs_service.service_name
-  service_arn            = module.ecs_service.service_arn
-  task_definition_family = module.ecs_service.task_definition_family
-  listener_arn           = module.alb.listener_arn
-  pass_role_arns         = [module.ecs_service.task_execution_role_arn, module.ecs_service.task_role_arn]
-  state_bucket_arn       = module.state_bucket.bucket_arn
-  kms_key_arn            = module.kms.key_arn
-  terraform_state        = var.terraform_state_bucket == null ? null : { bucket = var.terraform_state_bucket, key = local.tf_state_key }
+  terraform_state_bucket = var.terraform_state_bucket
+  app_secrets            = var.app_secrets
+  alarm_emails           = var.alarm_emails
+  desired_count          = var.desired_count
+
+  kms_deletion_window_in_days  = 7
+  single_nat_gateway           = true
+  min_count                    = 1
+  max_count                    = 4
+  multi_az                     = false
+  database_deletion_protection = false
+  redis_replicas               = 1
+  state_bucket_force_destroy   = true
+  # On by default even in staging: the staging domain points at this ALB's DNS name.
+  # `canaryctl env down staging --var alb_deletion_protection=false` tears it down.
+  alb_deletion_protection = var.alb_deletion_protection
 }

@@ -271,15 +271,16 @@ def test_an_ecs_platform_without_a_cluster_is_refused_at_load_time(write):
 
 
 def test_the_ecs_model_and_the_terraform_outputs_and_settings_agree():
-    """Every key staging's and production's ``canaryctl_ecs`` output writes is a field of
-    the pipeline model, and every model field of the ECS platform is one of EcsSettings."""
+    """Every key the ``canaryctl_ecs`` output writes (once, in the module staging and
+    production both call; tests/unit/infra/test_terraform_environments.py checks they pass
+    it through) is a field of the pipeline model, and every model field of the ECS platform
+    is one of EcsSettings."""
     aliases = {f.alias for f in EcsPlatformConfig.model_fields.values()}
-    for env in ("staging", "production"):
-        text = (ROOT / "terraform" / "environments" / env / "outputs.tf").read_text()
-        doc = hcl2.loads(text, serialization_options=HCL)
-        outputs = {k: v for o in doc["output"] for k, v in o.items()}
-        value = outputs["canaryctl_ecs"]["value"]
-        assert set(value) <= aliases, env
+    path = ROOT / "terraform" / "modules" / "service_environment" / "outputs.tf"
+    doc = hcl2.loads(path.read_text(), serialization_options=HCL)
+    outputs = {k: v for o in doc["output"] for k, v in o.items()}
+    value = outputs["canaryctl_ecs"]["value"]
+    assert isinstance(value, dict) and set(value) <= aliases
     settings = set(EcsSettings.__dataclass_fields__)
     model = set(EcsPlatformConfig.model_fields) - {"type", "health_timeout"}  # the engine's
     assert model <= settings

@@ -257,45 +257,7 @@ def test_broken_module_is_caught(
     assert check(hcl_module(files)), f"{case}: breaking {old!r} went unnoticed"
 
 
-# --- environments ------------------------------------------------------------------------
-
-PIPELINE_OUTPUTS = {
-    "cluster",
-    "service",
-    "listener_arn",
-    "blue_target_group_arn",
-    "green_target_group_arn",
-    "state_bucket",
-    "deploy_role_arn",
-    "region",
-    "canaryctl_ecs",
-}
-
-
-@pytest.mark.parametrize("env", ["staging", "production"])
-def test_aws_environment_wiring(env: str, tf_sources: Any, hcl_module: Any) -> None:
-    m = hcl_module(tf_sources(f"environments/{env}"))
-    assert set(m.outputs) >= PIPELINE_OUTPUTS
-    backend = _one(_one(m.terraform).get("backend"))
-    s3 = backend.get("s3", {})
-    assert s3.get("use_lockfile") is True and s3.get("encrypt") is True
-    assert s3.get("key") == f"canaryctl/{env}/terraform.tfstate"
-    assert {"network", "alb", "ecs_service", "data", "observability", "github_oidc"} <= set(
-        m.modules
-    )
-    data = m.modules["data"]
-    assert data["private_subnet_ids"] == "${module.network.private_subnet_ids}"
-    assert data["client_security_group_ids"] == ["${module.ecs_service.security_group_id}"]
-    assert m.modules["github_oidc"]["github_environments"] == "${var.github_environments}"
-    assert m.variables["github_environments"]["default"] == [env]
-
-
-def test_production_is_protected(tf_sources: Any, hcl_module: Any) -> None:
-    m = hcl_module(tf_sources("environments/production"))
-    assert m.modules["data"]["deletion_protection"] is True
-    assert m.modules["data"]["multi_az"] is True
-    assert m.modules["alb"]["deletion_protection"] is True
-    assert m.modules["state_bucket"]["force_destroy"] is False
+# --- the local environment (the AWS ones: test_terraform_environments.py) ---------------
 
 
 def test_local_environment_uses_only_builtin_resources(tf_sources: Any, hcl_module: Any) -> None:

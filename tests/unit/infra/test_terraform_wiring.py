@@ -5,6 +5,7 @@ must be a declared variable, every required variable must be given, and every
 
 from __future__ import annotations
 
+import posixpath
 import re
 from pathlib import Path
 from typing import Any
@@ -24,8 +25,14 @@ MODULES = _dirs(REPO, "modules")
 ENVIRONMENTS = _dirs(REPO, "environments")
 
 
+_COMMENT = re.compile(r"(?m)^\s*#.*$")
+# A moved block names addresses of the state, not references (old ones no longer exist);
+# tests/integration/terraform/test_env_state_moves.py checks them with real Terraform.
+_MOVED = re.compile(r"(?ms)^moved \{.*?^\}")
+
+
 def _refs(files: dict[str, str]) -> set[tuple[str, str, str | None]]:
-    text = "\n".join(re.sub(r"(?m)^\s*#.*$", "", t) for t in files.values())
+    text = "\n".join(_MOVED.sub("", _COMMENT.sub("", t)) for t in files.values())
     return {(m.group(1), m.group(2), m.group(3)) for m in _REF.finditer(text)}
 
 
@@ -46,11 +53,16 @@ def test_references_are_declared(name: str, tf_sources: Any, hcl_module: Any) ->
     assert not missing, f"{name}: undeclared {sorted(set(missing))}"
 
 
-def wiring_problems(files: dict[str, str], tf_sources: Any, hcl_module: Any) -> list[str]:
+def _source(rel: str, call: dict[str, Any]) -> str:
+    """A module call's ``source``, relative to terraform/ (``modules/kms``)."""
+    return posixpath.normpath(posixpath.join(rel, call["source"]))
+
+
+def wiring_problems(rel: str, files: dict[str, str], tf_sources: Any, hcl_module: Any) -> list[str]:
     m = hcl_module(files)
     problems = []
     for call, args in m.modules.items():
-        source = args["source"].removeprefix("../../")
+        source = _source(rel, args)
         target = hcl_module(tf_sources(source))
         given = set(args) - META_ARGS
         if unknown := given - set(target.variables):
@@ -60,38 +72,66 @@ def wiring_problems(files: dict[str, str], tf_sources: Any, hcl_module: Any) -> 
             problems.append(f"module.{call}: missing required {sorted(absent)}")
     for kind, call, output in _refs(files):
         if kind == "module" and output is not None and call in m.modules:
-            source = m.modules[call]["source"].removeprefix("../../")
+            source = _source(rel, m.modules[call])
             if output not in hcl_module(tf_sources(source)).outputs:
                 problems.append(f"module.{call}.{output} is not an output of {source}")
     return problems
 
 
-@pytest.mark.parametrize("env", ["staging", "production"])
-def test_module_calls_match_the_modules(env: str, tf_sources: Any, hcl_module: Any) -> None:
-    files = tf_sources(f"environments/{env}")
-    assert all(a["source"].startswith("../../modules/") for a in hcl_module(files).modules.values())
-    assert wiring_problems(files, tf_sources, hcl_module) == []
+# Every directory that calls modules: the AWS environments and the module composing them.
+CALLERS = ["environments/staging", "environments/production", "modules/service_environment"]
+
+
+@pytest.mark.parametrize("rel", CALLERS)
+def test_module_calls_match_the_modules(rel: str, tf_sources: Any, hcl_module: Any) -> None:
+    files = tf_sources(rel)
+    calls = hcl_module(files).modules.values()
+    assert calls and all(_source(rel, a).startswith("modules/") for a in calls)
+    assert wiring_problems(rel, files, tf_sources, hcl_module) == []
 
 
 @pytest.mark.parametrize(
-    ("old", "new", "needle"),
+    ("rel", "old", "new", "needle"),
     [
-        ("  kms_key_arn        = module.kms.key_arn\n", "", "module.network: missing required"),
         (
-            "single_nat_gateway = true",
-            "single_nat_gw = true",
+            "modules/service_environment",
+            "  kms_key_arn        = module.kms.key_arn\n",
+            "",
+            "module.network: missing required",
+        ),
+        (
+            "modules/service_environment",
+            "single_nat_gateway = var.single_nat_gateway",
+            "single_nat_gw = var.single_nat_gateway",
             "unknown arguments ['single_nat_gw']",
         ),
-        ("module.alb.listener_arn", "module.alb.listener", "module.alb.listener is not an output"),
+        (
+            "modules/service_environment",
+            "module.alb.listener_arn",
+            "module.alb.listener",
+            "module.alb.listener is not an output",
+        ),
+        (
+            "environments/staging",
+            "  redis_replicas               = 1\n",
+            "",
+            "module.environment: missing required ['redis_replicas']",
+        ),
+        (
+            "environments/production",
+            "module.environment.canaryctl_ecs",
+            "module.environment.canaryctl",
+            "module.environment.canaryctl is not an output",
+        ),
     ],
 )
 def test_broken_wiring_is_caught(
-    old: str, new: str, needle: str, tf_sources: Any, hcl_module: Any
+    rel: str, old: str, new: str, needle: str, tf_sources: Any, hcl_module: Any
 ) -> None:
-    files = tf_sources("environments/staging")
-    assert old in files["main.tf"] or old in files["outputs.tf"]
+    files = tf_sources(rel)
+    assert any(old in text for text in files.values()), f"mutation target not in {rel}: {old!r}"
     files = {k: v.replace(old, new, 1) for k, v in files.items()}
-    assert any(needle in p for p in wiring_problems(files, tf_sources, hcl_module))
+    assert any(needle in p for p in wiring_problems(rel, files, tf_sources, hcl_module))
 
 
 @pytest.mark.parametrize("env", ["staging", "production"])
