@@ -122,7 +122,9 @@ def describe_slo(rule: Rule) -> str:
         )
     what = f"p{q:g} latency" if kind == "latency" else "error rate"
     margin = (slo.get("params") or {}).get("margin")
-    if slo.get("factor") is not None:
+    if slo.get("factor") == 1:
+        limit = "the stable version's"
+    elif slo.get("factor") is not None:
         limit = f"{slo['factor']:g} times the stable version's"
     elif kind == "error_rate":
         points = 100 * float(margin or 0)
@@ -182,8 +184,8 @@ def describe_settings(rule: Rule) -> list[str]:
         out.append("Early promotion: on, but the threshold judge never proves a pass early.")
     else:
         out.append(
-            "Early promotion: on (when every SLO is certainly met, the canary is promoted "
-            "before the window ends)."
+            "Early promotion: on (when every required SLO is certainly met and no optional one "
+            "has failed, the canary is promoted before the window ends)."
         )
     if rule.get("required", True) is False:
         out.append(

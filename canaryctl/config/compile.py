@@ -7,6 +7,7 @@ policy's) live here and report the location of the value that is at fault.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 from canaryctl.analysis.base import SloRule
@@ -20,6 +21,7 @@ from canaryctl.config.policy import (
     Policy,
     RelativeErrorRate,
     RelativeLatency,
+    RelativeShape,
     Settings,
     quantile_of,
 )
@@ -100,6 +102,16 @@ def _relative(rb: RelativeLatency | RelativeErrorRate) -> dict[str, Any]:
     }
 
 
+def _shape(name: str, route: str | None, s: _Resolved, shape: RelativeShape) -> RuleSpec:
+    """The distribution judge on the whole latency histogram, whatever judge the block names
+    (its parameters, e.g. alpha and minBake, still apply)."""
+    spec = _rule(
+        name, route, s, kind="latency", comparison="relative", factor=shape.factor,
+        threshold=shape.floor,
+    )  # fmt: skip
+    return replace(spec, slo=replace(spec.slo, judge="distribution"))
+
+
 def compile_rules(policy: Policy, source: Source) -> tuple[RuleSpec, ...]:
     """Every SLO of the policy as a ``RuleSpec`` named ``<route class>.<slo>``."""
     rules: list[RuleSpec] = []
@@ -140,6 +152,8 @@ def compile_rules(policy: Policy, source: Source) -> tuple[RuleSpec, ...]:
                         **_relative(rel),
                     )
                 )
+            if rc.relative.shape is not None:
+                rules.append(_shape(f"{rc_name}.relative.shape", route, s, rc.relative.shape))
             if rc.relative.error_rate is not None:
                 rules.append(
                     _rule(

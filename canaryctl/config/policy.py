@@ -240,6 +240,31 @@ class RelativeErrorRate(_Relative):
     floor: Percent = 0.005
 
 
+class RelativeShape(Model):
+    """``shape: 1.25x`` or ``{factor: 1.25x, floor: 100ms}``: at every bucket bound of the
+    latency histogram (at or above the floor), the canary's share of requests slower than it
+    is at most ``factor`` times the stable's. Judged by the distribution judge, which catches a
+    changed tail that leaves the quantiles where they were."""
+
+    factor: Factor
+    floor: PositiveDuration | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        if isinstance(data, str | int | float) and not isinstance(data, bool):
+            return {"factor": data}
+        return data
+
+    @model_validator(mode="after")
+    def _at_least_one(self) -> RelativeShape:
+        if self.factor < 1:
+            raise field_error(
+                "factor", f"{self.factor:g}x is below 1x: the canary would have to beat stable"
+            )
+        return self
+
+
 class RelativeBlock(Settings):
     """Bounds relative to the stable version over the same interval."""
 
@@ -248,6 +273,7 @@ class RelativeBlock(Settings):
 
     quantiles: dict[QuantileKey, RelativeLatency] = Field(default_factory=dict)
     error_rate: RelativeErrorRate | None = None
+    shape: RelativeShape | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -256,9 +282,9 @@ class RelativeBlock(Settings):
 
     @model_validator(mode="after")
     def _some(self) -> RelativeBlock:
-        if not self.quantiles and self.error_rate is None:
+        if not self.quantiles and self.error_rate is None and self.shape is None:
             raise ValueError(
-                "give a relative bound, e.g. p95: 1.2x or errorRate: {maxIncrease: 1%}"
+                "give a relative bound, e.g. p95: 1.2x, errorRate: {factor: 1.2x} or shape: 1.25x"
             )
         return self
 

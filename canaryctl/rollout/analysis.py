@@ -141,13 +141,19 @@ def after_check(
 
 
 def early_pass(results: list[tuple[RuleSpec, Verdict, Any]]) -> bool:
-    """Every rule opted into early promotion and its judge says the pass is already certain
-    (``evidence["decided"]`` on a pass, set by anytime-valid judges)."""
-    return bool(results) and all(
-        rule.early_promotion
-        and verdict.outcome is Outcome.PASS
-        and verdict.evidence.get("decided") is True
-        for rule, verdict, _ in results
+    """Every rule opted into early promotion, and every *required* rule's judge says the pass
+    is already certain (``evidence["decided"]`` on a pass, set by anytime-valid judges).
+    Optional rules (``required: false``) never hold a promotion up, early or at the end of the
+    window: they only must not be failing. (A relative rule such as "no worse than stable" can
+    never be proven for a canary equal to stable; it is there to catch regressions.)"""
+    required = [(r, v) for r, v, _ in results if r.required]
+    return (
+        bool(required)
+        and all(rule.early_promotion for rule, _, _ in results)
+        and all(v.outcome is not Outcome.FAIL for _, v, _ in results)
+        and all(
+            v.outcome is Outcome.PASS and v.evidence.get("decided") is True for _, v in required
+        )
     )
 
 

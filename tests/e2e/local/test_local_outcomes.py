@@ -1,4 +1,6 @@
-"""The three outcomes of a canary release on the local platform, through the installed CLI:
+"""The three outcomes of a canary release on the local platform, through the installed CLI,
+judged by the fixed-window policy (the shipped default's verdicts are tested in
+test_local_sequential.py):
 a good version promoted, a version answering 5% HTTP 500 rolled back on its error rate, a
 version adding 400 ms to 30% of its requests rolled back on p95 (``make demo``'s releases,
 with a 20 s window checked every 5 s and the pipeline's own load hook for traffic).
@@ -18,7 +20,7 @@ import pytest
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
 # The shipped policy's SLOs that must hold for a promotion (required: true), with their
-# minimum number of canary requests (policies/gamebackend.yaml).
+# minimum number of canary requests (policies/gamebackend-threshold.yaml).
 REQUIRED = {
     "all.error_rate": 30,
     "all.p95": 30,

@@ -1,9 +1,9 @@
 """The anytime-valid sequential judge on the local platform (issue 5, acceptance 3):
 
-- a canary answering 5% of its requests with HTTP 500, judged every second by
-  ``data/sequential-policy.yaml`` (the shipped SLOs of the whole service and the wallet under
-  ``judge: sequential``), is rolled back within 30 s of receiving traffic — the median of 5
-  deployments, timed from the record's ``traffic_at`` to the end of the rollback;
+- a canary answering 5% of its requests with HTTP 500, judged every second by the shipped
+  default policy (``policies/gamebackend.yaml``: sequential and distribution judges), is rolled
+  back within 30 s of receiving traffic — the median of 5 deployments, timed from the record's
+  ``traffic_at`` to the end of the rollback;
 - a good canary under a policy with ``earlyPromotion`` is promoted before its window ends.
 
 Load: the pipeline's hook at 150 requests/s (15/s on the 10% canary), as in the worked
@@ -20,12 +20,13 @@ import pytest
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
 DATA = Path(__file__).resolve().parent / "data"
+SHIPPED = Path(__file__).resolve().parents[3] / "policies" / "gamebackend.yaml"
 RUNS = 5
 
 
-def _sets(policy: str, **extra: str) -> dict[str, str]:
+def _sets(policy: Path, **extra: str) -> dict[str, str]:
     return {
-        "policy": str(DATA / policy),
+        "policy": str(policy),
         "analysis.window": "90s",
         "analysis.interval": "1s",
         "hooks.duringAnalysis.0.load.rps": "150",
@@ -40,7 +41,7 @@ def test_errors_are_rolled_back_within_30s_of_traffic_median_of_5(sandbox, cli, 
         out = cli.deploy(
             versions(),
             env=("GAMEBACKEND_FAULTS=errors=0.05",),
-            sets=_sets("sequential-policy.yaml"),
+            sets=_sets(SHIPPED),
         )
         assert out.code == 3, out.stderr
         doc = out.doc
@@ -65,7 +66,7 @@ def test_a_good_canary_with_early_promotion_is_promoted_before_its_window_ends(
 ):
     version = versions()
     sets = _sets(
-        "early-promotion-policy.yaml",
+        DATA / "early-promotion-policy.yaml",
         **{"steps.0.setWeight": "20", "hooks.duringAnalysis.0.load.rps": "100"},
     )
     out = cli.deploy(version, sets=sets)

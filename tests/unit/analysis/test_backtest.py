@@ -24,7 +24,7 @@ from canaryctl.rollout.plan import Plan, StepSpec
 ROOT = Path(__file__).resolve().parents[3]
 RECORDINGS = ROOT / "recordings"
 SEQUENTIAL = str(RECORDINGS / "sequential-policy.yaml")
-SHIPPED = str(ROOT / "policies" / "gamebackend.yaml")
+THRESHOLD = str(ROOT / "policies" / "gamebackend-threshold.yaml")
 
 
 def backtest(policy: str, recording: str, **kw: float):
@@ -83,12 +83,12 @@ def test_low_traffic_is_inconclusive_with_an_estimate_of_the_traffic_needed():
 
 
 def test_the_fixed_window_policy_is_noisier_on_the_same_recordings():
-    # The shipped threshold policy: a single error among ~35 wallet requests in 10 s fails
+    # The fixed-window policy: a single error among ~35 wallet requests in 10 s fails
     # wallet.error_rate (0.5%), twice in the good recording; and low traffic is promoted on a
     # final check of the whole window although almost no 10 s check had enough requests.
-    good = backtest(SHIPPED, "good")
+    good = backtest(THRESHOLD, "good")
     assert good.exit_code == 3 and good.reason.startswith("wallet.error_rate failed 2 checks")
-    low = backtest(SHIPPED, "low-traffic")
+    low = backtest(THRESHOLD, "low-traffic")
     assert low.exit_code == 0 and low.t == 120.0
     checks = [v for v in low.timeline if v["slo"] == "all.error_rate"]
     assert sum(v["outcome"] == "inconclusive" for v in checks if v["check"] == "interval") >= 10
@@ -98,7 +98,7 @@ def test_the_fixed_window_policy_is_noisier_on_the_same_recordings():
 
 
 def test_a_shorter_interval_changes_the_timing():
-    result = backtest(SHIPPED, "error-regression", interval_s=5.0)
+    result = backtest(THRESHOLD, "error-regression", interval_s=5.0)
     fails = [v["t"] for v in result.timeline if v["slo"] == "all.error_rate" and
              v["outcome"] == "fail"]  # fmt: skip
     assert result.exit_code == 3 and result.t == fails[1] <= 20.0  # the 2nd failed 5 s check

@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[3]
 RECORDINGS = ROOT / "recordings"
 SEQUENTIAL = str(RECORDINGS / "sequential-policy.yaml")
 SHIPPED = str(ROOT / "policies" / "gamebackend.yaml")
+THRESHOLD = str(ROOT / "policies" / "gamebackend-threshold.yaml")
 Run = Callable[..., tuple[int, str, str]]
 
 
@@ -60,7 +61,7 @@ def test_policy_explain_names_every_rule_and_its_settings(cli, policy):
 
 
 def test_policy_explain_says_bounds_judges_and_limits_in_words(cli):
-    _, out, _ = cli("policy", "explain", SHIPPED, "-o", "text")
+    _, out, _ = cli("policy", "explain", THRESHOLD, "-o", "text")
     assert "every SLO below is checked every 10s" in out
     assert "watches the canary for 2m" in out
     assert "- wallet.error_rate: at most 0.5% of the canary's requests may fail" in out
@@ -77,6 +78,27 @@ def test_policy_explain_says_bounds_judges_and_limits_in_words(cli):
     assert out.count("Optional (required: false)") == 3
     assert "Early promotion: off" in out
     assert "threshold judge (fixed window)" in out
+
+
+def test_policy_explain_of_the_shipped_default(cli):
+    _, out, _ = cli("policy", "explain", SHIPPED, "-o", "text")
+    assert "every SLO below is checked every 5s" in out
+    assert "watches the canary for 3m" in out
+    assert (
+        "- all.relative.error_rate: the canary's error rate may be at most 1.2 times the stable "
+        "version's, measured over the same time; it is never held to less than 0.15%" in out
+    )
+    assert (
+        "- all.relative.shape: at every latency of the histogram, the canary may be at most "
+        "1.25 times as likely as the stable version to be slower" in out
+    )
+    assert "all.relative.shape: judged by the distribution judge (anytime-valid test)" in out
+    assert "at most a 1% chance of a false alarm however often it looks" in out
+    assert "it proves a pass only after 30s of traffic" in out
+    assert "The first failed check of an SLO rolls the canary back" in out
+    assert "A check needs at least 100 canary requests" in out  # all, for p99
+    assert "Early promotion: on (when every required SLO is certainly met" in out
+    assert "threshold judge" not in out
 
 
 def test_policy_explain_of_the_sequential_policy(cli):

@@ -19,8 +19,9 @@ def test_the_shipped_pipeline_is_ten_percent_for_the_window_then_promote():
     loaded = load_pipeline(PIPELINE)
     steps = loaded.plan.steps
     assert [s.kind for s in steps] == ["set_weight", "analyze", "promote"]
-    assert steps[0].weight == 10 and steps[1].duration_s == 120 and steps[1].interval_s == 10
+    assert steps[0].weight == 10 and steps[1].duration_s == 180 and steps[1].interval_s == 5
     assert loaded.plan.load_hooks and loaded.plan.load_hooks[0].profile == "steady"
+    assert loaded.plan.load_hooks[0].rps == 300  # 30/s on the canary: enough evidence in 3 min
     assert isinstance(loaded.pipeline.platform, LocalPlatformConfig)
     assert loaded.pipeline.platform.health_timeout == 60.0
     assert loaded.pipeline.metrics.type == "embedded"
