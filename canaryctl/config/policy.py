@@ -309,7 +309,7 @@ class AnalysisDefaults(Model):
     min_requests: int = Field(default=50, ge=1)
     failure_limit: int = Field(default=2, ge=1)
     missing_data: MissingData = Field(default_factory=MissingData)
-    judge: JudgeRef = Field(default_factory=lambda: JudgeRef(type="threshold"))
+    judge: JudgeRef = Field(default_factory=lambda: JudgeRef(type="sequential"))
     early_promotion: bool = False
     # False: an SLO that never saw enough requests to judge does not hold the promotion up
     # (it can still fail it, and missing data still counts). As Kayenta's non-critical metrics.

@@ -141,7 +141,7 @@ def test_record_a_sandbox_canary_and_backtest_the_recording(sandbox, tmp_path):
     policy = tmp_path / "policy.yaml"
     policy.write_text(
         "apiVersion: canaryctl/v1\nkind: Policy\n"
-        "analysis: {interval: 1s, window: 6s, minRequests: 5, failureLimit: 1}\n"
+        "analysis: {interval: 1s, window: 6s, minRequests: 5, failureLimit: 1, judge: threshold}\n"
         "slos:\n  all:\n    errorRate: {max: 1%}\n"
     )
     done = canaryctl("policy", "backtest", str(policy), "--metrics", str(path), "-o", "text")

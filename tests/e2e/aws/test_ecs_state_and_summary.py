@@ -26,6 +26,7 @@ analysis:
   minRequests: 20
   failureLimit: 1
   missingData: {action: rollback, limit: 3}
+  judge: threshold
 slos:
   all:
     errorRate: {max: 1%}

@@ -34,7 +34,7 @@ steps:
 POLICY = """\
 apiVersion: canaryctl/v1
 kind: Policy
-analysis: {minRequests: 20, failureLimit: 1}
+analysis: {minRequests: 20, failureLimit: 1, judge: threshold}
 slos:
   all:
     errorRate: {max: 1%}

@@ -93,7 +93,7 @@ def test_settings_cascade_from_analysis_to_class_to_block(tmp_path):
     loaded = policy(
         tmp_path,
         """
-analysis: {failureLimit: 3, missingData: {action: pause, limit: 5}}
+analysis: {failureLimit: 3, missingData: {action: pause, limit: 5}, judge: threshold}
 slos:
   wallet:
     failureLimit: 2
@@ -136,3 +136,11 @@ def test_quantiles_need_enough_requests_to_be_measured(tmp_path):
     with pytest.raises(ConfigError, match="set minRequests to at least 1000") as info:
         policy(tmp_path, "slos:\n  all:\n    latency:\n      p99.9: 1s\n")
     assert info.value.line == 6 and info.value.field == "slos.all.latency.p99.9"
+
+
+def test_the_default_judge_is_the_sequential_one(tmp_path):
+    loaded = policy(
+        tmp_path, "slos:\n  all:\n    errorRate: {max: 1%}\n    latency: {p95: 250ms}\n"
+    )
+    assert {r.slo.judge for r in loaded.rules} == {"sequential"}
+    assert all(r.slo.params.get("alpha") is None for r in loaded.rules)  # the judge's own 1%
