@@ -15,6 +15,7 @@ from canaryctl.analysis.stats import (
     log_e_above,
     log_e_below,
     lower_bound,
+    needed_trials,
     odds_scaled,
     rate_test,
     upper_bound,
@@ -153,9 +154,7 @@ def _error_factor(
     rel = rate_test(x_c + x_s, x_c, odds_scaled(share, k), s.alpha, s.power_ratio)
     p_c, p_s = x_c / n_c, x_s / n_s
     bound = max(k * p_s, floor)
-    # errors per canary request if the canary were power_ratio times worse than allowed
-    per_request = (x_s + 0.5) / (n_s + 1.0) * (s.power_ratio * k + n_s / n_c)
-    power = None if rel.power is None else math.ceil(rel.power / per_request)
+    power = _relative_power(s, share, rel.bound, k, floor, (n_c, n_s, x_s))
     needed = None
     if rel.needed is not None and rel.trials:
         needed = math.ceil(rel.needed * n_c / rel.trials)
@@ -180,6 +179,24 @@ def _error_factor(
                   "factor": k, "floor": floor, "ratio": p_c / p_s if p_s > 0 else None,
                   "lower": ratio_lo, "upper": ratio_hi, "bounds_of": "canary/stable ratio"},
     )  # fmt: skip
+
+
+def _relative_power(
+    s: SequentialSettings, share: float, theta0: float, k: float, floor: float,
+    counts: tuple[float, float, float],
+) -> int | None:  # fmt: skip
+    """Canary requests after which the conditional test would, on average, have caught a
+    canary ``power_ratio`` times worse than the bound in force — ``factor`` × stable, or the
+    floor when that is higher. (Powering against ``power_ratio`` × factor × stable alone would
+    ask a canary far under the floor for evidence the rule does not need.)"""
+    n_c, n_s, x_s = counts
+    p_s = (x_s + 0.5) / (n_s + 1.0)  # stable's rate, never 0
+    p_alt = min(s.power_ratio * max(k * p_s, floor), 0.5)
+    odds_alt = p_alt / p_s * share / (1.0 - share)
+    errors = needed_trials(odds_alt / (1.0 + odds_alt), theta0, s.alpha, above=True)
+    # errors (of both versions) per canary request under that alternative
+    per_request = p_alt + p_s * n_s / n_c
+    return None if errors is None else math.ceil(errors / per_request)
 
 
 def _error_margin(

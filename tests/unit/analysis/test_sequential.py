@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from canaryctl.analysis import create_judge
 from canaryctl.analysis.base import Outcome, SloRule
 from canaryctl.analysis.sequential import SequentialJudge
+from canaryctl.analysis.stats import power_trials
 from canaryctl.errors import InvalidInput
 from canaryctl.metrics.base import NoData, WindowStats
 
@@ -163,6 +164,21 @@ def test_relative_error_rate_ignores_rates_under_the_floor(window):
     v = judge.judge(REL_ERR, window(90_000, 9), window(10_000, 15))
     assert v.outcome is not Outcome.FAIL
     assert v.threshold == pytest.approx(0.002)
+
+
+def test_relative_error_rate_is_powered_against_the_bound_in_force(window):
+    # Stable at 0.1%: 1.2x stable is 0.12%, so the 0.15% floor is the bound in force. A canary
+    # like stable passes once a canary at 3x the floor (0.45%) would have been caught, by the
+    # floor test and by the conditional test alike: not only after enough traffic to catch
+    # 3x of 1.2x stable (0.36%), a regression the rule does not ask about.
+    rule = SloRule("all.relative.error_rate", "error_rate", comparison="relative", factor=1.2,
+                   threshold=0.0015, judge="sequential", params=SEQ)  # fmt: skip
+    v = judge.judge(rule, window(45_000, 45), window(5_000, 5))
+    assert v.outcome is Outcome.PASS and v.evidence["decided"] is False, v.message
+    assert v.evidence["power_requests"] == power_trials(0.0015, 0.01, 3.0) <= 5_000
+    early = judge.judge(rule, window(18_000, 18), window(2_000, 2))
+    assert early.outcome is Outcome.INCONCLUSIVE
+    assert early.needed_requests == power_trials(0.0015, 0.01, 3.0) - 2_000
 
 
 def test_relative_error_rate_with_a_margin(window):
