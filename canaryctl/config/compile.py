@@ -211,7 +211,12 @@ def build_plan(
             steps.append(StepSpec(kind="promote"))
     hooks = tuple(
         LoadHookSpec(
-            profile=h.load.profile, rps=h.load.rps, duration_s=h.load.duration, url=h.load.url
+            profile=h.load.profile,
+            rps=h.load.rps,
+            duration_s=h.load.duration,
+            url=h.load.url,
+            ws_players=h.load.ws_players,
+            matchmaking=h.load.matchmaking,
         )
         for h in pipeline.hooks.during_analysis
     )

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from canaryctl.config.metrics import MetricsConfig
-from canaryctl.config.models import Model, PositiveDuration, field_error
+from canaryctl.config.models import Model, Percent, PositiveDuration, field_error
 from canaryctl.config.platform import PlatformConfig
 from canaryctl.config.state import StateConfig
 
@@ -98,6 +98,11 @@ class LoadHook(Model):
     rps: float = Field(gt=0, le=10_000)
     duration: PositiveDuration | None = None  # default: the analyze step's duration
     url: str | None = None
+    # players holding a WebSocket to the gateway during the run (``canaryctl load --ws-players``)
+    ws_players: int = Field(default=0, ge=0, le=5_000)
+    # share of the actions that are matchmaking tickets (default: 10% with WebSocket players or
+    # on a launch day, else none)
+    matchmaking: Percent | None = None  # 0%..100%, refused otherwise by Percent
 
 
 class HookItem(Model):

@@ -79,7 +79,7 @@ class LoadHookRunner:
                 duration = min(hook.duration_s or duration_s, duration_s)
                 handles.append(
                     module.run_in_background(
-                        url, hook.profile, hook.rps, duration, **self._options()
+                        url, hook.profile, hook.rps, duration, **hook.options(), **self._options()
                     )
                 )
         except BaseException:

@@ -63,6 +63,17 @@ class LoadHookSpec:
     rps: float
     duration_s: float | None = None
     url: str | None = None
+    ws_players: int = 0
+    matchmaking: float | None = None  # share of the actions; None: the generator's default
+
+    def options(self) -> dict[str, Any]:
+        """The generator options beyond profile, rate and duration (``LoadOptions`` fields)."""
+        out: dict[str, Any] = {}
+        if self.ws_players:
+            out["ws_players"] = self.ws_players
+        if self.matchmaking is not None:
+            out["matchmaking"] = self.matchmaking
+        return out
 
 
 @dataclass(frozen=True)

@@ -58,3 +58,32 @@ def test_the_policy_path_is_relative_to_the_pipeline(tmp_path):
     assert info.value.line == 10
     shutil.copy(ROOT / "policies" / "gamebackend.yaml", tmp_path / "p" / "missing.yaml")
     assert load_pipeline(tmp_path / "p" / "x.yaml").plan.rules
+
+
+def test_a_load_hook_can_hold_websocket_players_and_queue_for_matches():
+    loaded = load_pipeline(
+        PIPELINE,
+        [
+            "hooks.duringAnalysis.0.load.wsPlayers=200",
+            "hooks.duringAnalysis.0.load.matchmaking=20%",
+        ],
+    )
+    hook = loaded.plan.load_hooks[0]
+    assert (hook.ws_players, hook.matchmaking) == (200, 0.2)
+    assert hook.options() == {"ws_players": 200, "matchmaking": 0.2}
+    assert load_pipeline(PIPELINE).plan.load_hooks[0].options() == {}  # the generator's defaults
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("wsPlayers=9000", "less than or equal to 5000"),
+        ("wsPlayers=-1", "greater than or equal to 0"),
+        ("matchmaking=150%", "'150%' is above 100%"),
+        ("matchmaking=-5%", "invalid percentage '-5%'"),
+    ],
+)
+def test_bad_load_hook_options_name_the_flag(value, problem):
+    with pytest.raises(ConfigError, match=problem) as info:
+        load_pipeline(PIPELINE, [f"hooks.duringAnalysis.0.load.{value}"])
+    assert f"--set hooks.duringAnalysis.0.load.{value}" in str(info.value)
