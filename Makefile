@@ -37,7 +37,7 @@ lint-infra: $(STAMP) node_modules/.package-lock.json
 	$(BIN)/zizmor --offline --quiet .github/workflows
 
 test: $(STAMP) system-deps lint typecheck lint-infra
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=15
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q tests/unit
