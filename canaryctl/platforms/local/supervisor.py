@@ -37,6 +37,7 @@ from canaryctl.platforms.local.tasksets import TaskSetRuntime
 __all__ = ["ERROR_FILE", "SandboxOptions", "StartupError", "Supervisor", "main"]
 
 ERROR_FILE = "supervisor.error"
+STARTING_PROBE_S = 0.1  # health probes of a starting task set
 
 
 class StartupError(Exception):
@@ -190,7 +191,13 @@ class Supervisor:
 
     async def _health_loop(self) -> None:
         while True:
-            await asyncio.sleep(self.opts.health_interval)
+            # A starting task set is probed often, so a deployment waits for its readiness,
+            # not for the next tick (a backend is ready in ~2 s; a 1 s tick added up to 1 s).
+            starting = any(
+                t is not None and t.state == "starting" for t in (self.stable, self.canary)
+            )
+            await asyncio.sleep(min(STARTING_PROBE_S, self.opts.health_interval) if starting
+                                else self.opts.health_interval)  # fmt: skip
             for ts in (self.stable, self.canary):
                 if ts is None:
                     continue

@@ -5,100 +5,11 @@ policy's default: roll back after 3 checks in a row without data."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
-import signal
-import socket
-import subprocess
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
-import httpx
 import pytest
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class PrometheusServer:
-    url: str
-    proc: subprocess.Popen[bytes]
-
-    def stop(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(5)
-
-    def scraped(self, job: str = "router", timeout: float = 30.0) -> None:
-        """Wait until the target has been scraped successfully."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with contextlib.suppress(httpx.HTTPError):
-                resp = httpx.get(f"{self.url}/api/v1/query", params={"query": f'up{{job="{job}"}}'})
-                if any(r["value"][1] == "1" for r in resp.json()["data"]["result"]):
-                    return
-            time.sleep(0.2)
-        raise AssertionError(f"Prometheus did not scrape {job} within {timeout}s")
-
-
-@pytest.fixture
-def prometheus(tmp_path: Path) -> Iterator[Callable[[str], PrometheusServer]]:
-    """``start("127.0.0.1:PORT")`` → Debian's Prometheus scraping that /metrics every second."""
-    binary = shutil.which("prometheus") or "/usr/bin/prometheus"
-    assert Path(binary).exists(), "Prometheus is needed: run scripts/system-deps.sh"
-    servers: list[PrometheusServer] = []
-
-    def start(target: str) -> PrometheusServer:
-        port = _free_port()
-        work = tmp_path / f"prom-{port}"
-        work.mkdir()
-        config = work / "prometheus.yml"
-        config.write_text(
-            "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
-            "scrape_configs:\n"
-            f"  - job_name: router\n    static_configs: [{{targets: ['{target}']}}]\n"
-        )
-        with open(work / "prometheus.log", "wb") as log:
-            proc = subprocess.Popen(
-                [
-                    binary,
-                    f"--config.file={config}",
-                    f"--web.listen-address=127.0.0.1:{port}",
-                    f"--storage.tsdb.path={work / 'data'}",
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        server = PrometheusServer(f"http://127.0.0.1:{port}", proc)
-        servers.append(server)
-        deadline = time.monotonic() + 60
-        while True:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{server.url}/-/ready", timeout=1).status_code == 200:
-                    return server
-            assert proc.poll() is None, (work / "prometheus.log").read_text()[-2000:]
-            assert time.monotonic() < deadline, "Prometheus did not become ready"
-            time.sleep(0.1)
-
-    yield start
-    for server in servers:
-        if server.proc.poll() is None:
-            server.stop()
 
 
 def test_prometheus_stopped_during_analysis_rolls_back_on_missing_data(

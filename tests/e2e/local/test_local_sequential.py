@@ -65,9 +65,11 @@ def test_a_good_canary_with_early_promotion_is_promoted_before_its_window_ends(
     sandbox, cli, versions
 ):
     version = versions()
+    # 40 requests/s on the canary: the ~350 error-free requests that prove its error rate
+    # arrive within the policy's 10 s minimum bake, so the decision waits for the bake.
     sets = _sets(
         DATA / "early-promotion-policy.yaml",
-        **{"steps.0.setWeight": "20", "hooks.duringAnalysis.0.load.rps": "100"},
+        **{"steps.0.setWeight": "40", "hooks.duringAnalysis.0.load.rps": "100"},
     )
     out = cli.deploy(version, sets=sets)
 
