@@ -10,6 +10,7 @@ from gamebackend.context import AppContext
 from gamebackend.errors import ApiError
 from gamebackend.inventory import repository as repo
 from gamebackend.inventory.schemas import GrantIn, ItemChangeIn
+from gamebackend.players.service import require_player
 from gamebackend.web import request_hash
 from gamebackend.writes import Written, idempotent_write
 
@@ -36,6 +37,8 @@ class InventoryService:
     async def inventory(self, principal: Principal, requested: str | None) -> dict[str, Any]:
         player = principal.target(requested)
         rows = await repo.items(self.ctx.db, player)
+        if not rows and principal.admin:  # empty, or nobody? (a token names a real player)
+            await require_player(self.ctx.db, player)
         return {"player_id": player, "items": {r["item_id"]: r["qty"] for r in rows}}
 
     async def events(
@@ -45,6 +48,8 @@ class InventoryService:
         if cursor and not cursor.isdigit():
             raise ApiError(422, "invalid_query", "cursor: not a cursor this API returned")
         rows = await repo.event_page(self.ctx.db, player, int(cursor) if cursor else None, limit)
+        if not rows and principal.admin:
+            await require_player(self.ctx.db, player)
         events = [
             {"event_id": str(r["event_id"]), "txn_id": r["txn_id"], "item_id": r["item_id"],
              "delta": r["delta"], "kind": r["kind"], "created_at": r["created_at"]}

@@ -7,7 +7,7 @@ from typing import Any
 from gamebackend.auth import Principal
 from gamebackend.context import AppContext
 from gamebackend.errors import ApiError
-from gamebackend.players import repository as players
+from gamebackend.players.service import require_player
 from gamebackend.projections import Arg
 from gamebackend.wallet import repository as repo
 from gamebackend.wallet.schemas import TransactionIn, TransferIn
@@ -46,13 +46,9 @@ class WalletService:
         # at all can only mean an unknown player: only then is the player looked up. (A token
         # names a registered player: players reading their own wallet are not asked.)
         if not served and principal.admin:
-            await self._require_player(player)
+            await require_player(self.ctx.db, player)
         full = {cur: served.get(cur, 0) for cur in self.ctx.data.catalogue.currencies}
         return {"player_id": player, "balances": full}
-
-    async def _require_player(self, player: str) -> None:
-        if await players.get_player(self.ctx.db, player) is None:
-            raise ApiError(404, "not_found", f"no player {player}")
 
     async def _projected(self, player: str) -> dict[str, int] | None:
         raw = await self.ctx.projections.read("wallet_get", player)

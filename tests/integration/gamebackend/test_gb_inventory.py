@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 pytestmark = pytest.mark.integration
@@ -128,3 +130,17 @@ async def test_inventory_body_validation(client, new_player, admin, fresh_key) -
     )
     assert response.status_code == 422
     assert await state(client, player) == (100, {})
+
+
+async def test_admin_reading_an_unknown_players_inventory_is_404(client, new_player, admin) -> None:
+    nobody = str(uuid.uuid4())
+    for path in ("/v1/inventory", "/v1/inventory/events"):
+        response = await client.get(path, params={"player_id": nobody}, headers=admin)
+        assert response.status_code == 404, path
+        assert response.json() == {"error": "not_found", "message": f"no player {nobody}"}
+    player = await new_player(coins=0)  # known, and owns nothing: an empty answer, not a 404
+    params = {"player_id": player.player_id}
+    items = await client.get("/v1/inventory", params=params, headers=admin)
+    assert items.status_code == 200 and items.json() == {"player_id": player.player_id, "items": {}}
+    events = await client.get("/v1/inventory/events", params=params, headers=admin)
+    assert events.status_code == 200 and events.json() == {"events": [], "next_cursor": None}
