@@ -204,9 +204,8 @@ class LatencyBounds(Settings):
         return self
 
 
-class _Relative(Model):
-    factor: Factor | None = None
-    max_increase: float | None = None
+class _FactorBound(Model):
+    """A bound relative to stable, written ``1.2x`` for ``{factor: 1.2x}``."""
 
     @model_validator(mode="before")
     @classmethod
@@ -215,14 +214,23 @@ class _Relative(Model):
             return {"factor": data}
         return data
 
+
+def _check_factor(factor: float | None) -> None:
+    if factor is not None and factor < 1:
+        raise field_error(
+            "factor", f"{factor:g}x is below 1x: the canary would have to beat stable"
+        )
+
+
+class _Relative(_FactorBound):
+    factor: Factor | None = None
+    max_increase: float | None = None
+
     @model_validator(mode="after")
     def _one_form(self) -> _Relative:
         if (self.factor is None) == (self.max_increase is None):
             raise ValueError("give either factor (e.g. 1.2x) or maxIncrease")
-        if self.factor is not None and self.factor < 1:
-            raise field_error(
-                "factor", f"{self.factor:g}x is below 1x: the canary would have to beat stable"
-            )
+        _check_factor(self.factor)
         return self
 
 
@@ -240,7 +248,7 @@ class RelativeErrorRate(_Relative):
     floor: Percent = 0.005
 
 
-class RelativeShape(Model):
+class RelativeShape(_FactorBound):
     """``shape: 1.25x`` or ``{factor: 1.25x, floor: 100ms}``: at every bucket bound of the
     latency histogram (at or above the floor), the canary's share of requests slower than it
     is at most ``factor`` times the stable's. Judged by the distribution judge, which catches a
@@ -249,19 +257,9 @@ class RelativeShape(Model):
     factor: Factor
     floor: PositiveDuration | None = None
 
-    @model_validator(mode="before")
-    @classmethod
-    def _shorthand(cls, data: Any) -> Any:
-        if isinstance(data, str | int | float) and not isinstance(data, bool):
-            return {"factor": data}
-        return data
-
     @model_validator(mode="after")
-    def _at_least_one(self) -> RelativeShape:
-        if self.factor < 1:
-            raise field_error(
-                "factor", f"{self.factor:g}x is below 1x: the canary would have to beat stable"
-            )
+    def _not_below_one(self) -> RelativeShape:
+        _check_factor(self.factor)
         return self
 
 
