@@ -10,20 +10,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import websockets
-
-from gamebackend.embedded import EmbeddedServers
 
 pytestmark = pytest.mark.e2e
 
@@ -39,50 +33,19 @@ UPDATE_SCREENSHOTS = os.environ.get("UPDATE_SCREENSHOTS") == "1"
 
 
 @pytest.fixture(scope="module")
-def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    data = tmp_path_factory.mktemp("web")
-    servers = EmbeddedServers(data).start()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GAMEBACKEND_")}
-    env.update({
-        "DATABASE_URL": servers.database_url or "", "REDIS_URL": servers.redis_url or "",
-        "GAMEBACKEND_ADMIN_KEY": ADMIN["X-Admin-Key"], "GAMEBACKEND_MM_TICK": "0.1",
-    })  # fmt: skip
-    cmd = [
-        sys.executable,
-        "-m",
-        "gamebackend",
-        "serve",
-        "--port",
-        str(port),
-        "--data-dir",
-        str(data),
-    ]
-    with (data / "serve.log").open("wb") as log:
-        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while proc.poll() is None and time.monotonic() < deadline:
-            try:
-                if httpx.get(url + "/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        else:
-            raise RuntimeError((data / "serve.log").read_text()[-3000:])
-        yield url
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        servers.stop()
+def backend(
+    embedded_servers: Callable[[str], Any],
+    gamebackend_env: Callable[..., dict[str, str]],
+    session_processes: Any,
+) -> str:
+    """``gamebackend serve`` on embedded PostgreSQL and Redis of its own (the shared server
+    fixtures of tests/_servers.py), stopped at the end of the session."""
+    env = gamebackend_env(
+        embedded_servers("web"),
+        GAMEBACKEND_ADMIN_KEY=ADMIN["X-Admin-Key"],
+        GAMEBACKEND_MM_TICK="0.1",
+    )
+    return str(session_processes.backend(env).url)
 
 
 def _player(http: httpx.Client) -> dict[str, str]:
