@@ -62,6 +62,7 @@ from canaryctl.metrics.base import WindowStats
 from canaryctl.metrics.routes import LATENCY_BUCKETS
 from canaryctl.rollout.analysis import early_pass, final_decision
 from canaryctl.rollout.plan import RuleSpec
+from recordings.generate import Latency  # the latency model the shipped recordings use
 
 HORIZON = 300  # seconds: CodeDeploy's Canary10Percent5Minutes, and 5 Flagger checks
 FLAGGER_INTERVAL = 60
@@ -86,36 +87,6 @@ FLAGGER_SLOS = tuple(r for r in POLICY if r.comparison == "absolute")
 # error regression and the good canary: what a tighter or looser bound costs in detection time.
 SWEEP = ((1.5, 0.002), (1.2, 0.002), (1.0, 0.002), (1.5, 0.0015), (1.2, 0.0015), (1.0, 0.0015),
          (1.0, 0.001))  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Latency:
-    """A lognormal body (median, sigma) with a slow lognormal tail of weight ``tail``;
-    ``scale`` multiplies every request, ``shift_share`` of requests get ``shift`` seconds."""
-
-    median: float = 0.060
-    sigma: float = 0.45
-    tail: float = 0.01
-    tail_median: float = 0.25
-    tail_sigma: float = 0.5
-    scale: float = 1.0
-    shift_share: float = 0.0
-    shift: float = 1.0
-
-    def _base(self, x: float) -> float:
-        if x <= 0:
-            return 0.0
-        y = x / self.scale
-        body = 0.5 * (1 + math.erf(math.log(y / self.median) / (self.sigma * math.sqrt(2))))
-        slow = 0.5 * (1 + math.erf(math.log(y / self.tail_median) / (self.tail_sigma * 2**0.5)))
-        return (1 - self.tail) * body + self.tail * slow
-
-    def bucket_probs(self) -> np.ndarray:
-        cdf = [
-            (1 - self.shift_share) * self._base(b) + self.shift_share * self._base(b - self.shift)
-            for b in LATENCY_BUCKETS
-        ]
-        return np.diff([0.0, *cdf, 1.0])
 
 
 @dataclass(frozen=True)

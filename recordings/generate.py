@@ -68,7 +68,7 @@ class Latency:
         slow = 0.5 * (1 + math.erf(math.log(y / self.tail_median) / (self.tail_sigma * 2**0.5)))
         return (1 - self.tail) * body + self.tail * slow
 
-    def bucket_probs(self, route_scale: float) -> np.ndarray:
+    def bucket_probs(self, route_scale: float = 1.0) -> np.ndarray:
         cdf = [
             (1 - self.shift_share) * self._cdf(b, route_scale)
             + self.shift_share * self._cdf(b - self.shift, route_scale)

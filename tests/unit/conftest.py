@@ -9,7 +9,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import SimpleNamespace
@@ -22,6 +24,10 @@ from canaryctl.errors import PlatformError, TrafficDrift, UnhealthyTaskSet
 from canaryctl.metrics.base import NoData, Target, WindowStats
 from canaryctl.metrics.routes import LATENCY_BUCKETS
 from canaryctl.platforms.base import CanarySpec, PlatformState, TaskSet, Weights
+from canaryctl.platforms.local.admin import add_router_routes
+from canaryctl.platforms.local.httpserver import AdminServer
+from canaryctl.platforms.local.router import Router
+from canaryctl.platforms.local.stats import RouterStats
 from canaryctl.rollout.engine import Engine
 from canaryctl.rollout.plan import LoadHookSpec, Plan, RuleSpec, StepSpec
 from canaryctl.rollout.record import new_record
@@ -313,6 +319,7 @@ def kit() -> SimpleNamespace:
     """The builders and types above, for tests (shared through this fixture, not imports)."""
     return SimpleNamespace(
         T0=T0,
+        FakeClock=FakeClock,
         Crash=Crash,
         MemoryPlatform=MemoryPlatform,
         ScriptedSource=ScriptedSource,
@@ -326,3 +333,37 @@ def kit() -> SimpleNamespace:
         RuleSpec=RuleSpec,
         SloRule=SloRule,
     )
+
+
+RouterAdmin = tuple[str, RouterStats, FakeClock]
+
+
+@pytest.fixture
+def router_admin_at() -> Iterator[Callable[[float], RouterAdmin]]:
+    """``router_admin_at(start)`` → ``(url, stats, clock)``: the sandbox router's admin API
+    (its per-second windows) served on a thread of its own, on a ``FakeClock`` starting at
+    ``start``; stopped when the test ends."""
+    stops: list[Callable[[], None]] = []
+
+    def serve(start: float) -> RouterAdmin:
+        clock = FakeClock(start)
+        stats = RouterStats(clock=clock)
+        loop = asyncio.new_event_loop()
+        server = AdminServer()
+        add_router_routes(server, Router(stats))
+        port = loop.run_until_complete(server.start())
+        thread = threading.Thread(target=loop.run_forever, daemon=True)
+        thread.start()
+
+        def stop() -> None:
+            asyncio.run_coroutine_threadsafe(server.close(), loop).result(5)
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(5)
+            loop.close()
+
+        stops.append(stop)
+        return f"http://127.0.0.1:{port}", stats, clock
+
+    yield serve
+    for stop in reversed(stops):
+        stop()

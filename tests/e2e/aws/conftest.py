@@ -75,6 +75,34 @@ class Staging:
         self.blue, self.green = self.world.blue, self.world.green
         self.listener, self.primary = self.world.listener_arn, self.world.primary_arn
 
+    def write_pipeline(self, policy: str, rest: str) -> Path:
+        """``policy.yaml`` and a ``pipeline.yaml`` deploying to this ECS service, whose
+        ``platform`` block every e2e pipeline shares; ``rest`` is the YAML after it (metrics,
+        steps, state...)."""
+        (self.tmp / "policy.yaml").write_text(policy, encoding="utf-8")
+        text = f"""\
+apiVersion: canaryctl/v1
+kind: Pipeline
+service: gamebackend
+policy: policy.yaml
+platform:
+  type: ecs
+  region: eu-west-1
+  cluster: {self.cluster}
+  service: {self.service}
+  listenerArn: {self.listener}
+  targetGroups: {{blue: {self.blue}, green: {self.green}}}
+  image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/gamebackend:{{version}}
+  canaryScalePercent: 25
+  healthTimeout: 30s
+  stabilityTimeout: 30s
+  drainDelay: 0s
+  pollInterval: 0.2s
+"""
+        path = self.tmp / "pipeline.yaml"
+        path.write_text(text + rest, encoding="utf-8")
+        return path
+
     def client(self, name: str) -> Any:
         return self.world.client(name)
 

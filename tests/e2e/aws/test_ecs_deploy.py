@@ -34,24 +34,7 @@ slos:
 
 
 def pipeline(staging: Staging, recording: Path, window: str = "6s") -> Path:
-    text = f"""\
-apiVersion: canaryctl/v1
-kind: Pipeline
-service: gamebackend
-policy: policy.yaml
-platform:
-  type: ecs
-  region: eu-west-1
-  cluster: {staging.cluster}
-  service: {staging.service}
-  listenerArn: {staging.listener}
-  targetGroups: {{blue: {staging.blue}, green: {staging.green}}}
-  image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/gamebackend:{{version}}
-  canaryScalePercent: 25
-  healthTimeout: 30s
-  stabilityTimeout: 30s
-  drainDelay: 0s
-  pollInterval: 0.2s
+    rest = f"""\
 metrics:
   type: replay
   path: {recording.name}
@@ -61,10 +44,7 @@ steps:
   - promote: {{}}
 onFailure: rollback
 """
-    (staging.tmp / "policy.yaml").write_text(POLICY.replace("{window}", window), encoding="utf-8")
-    path = staging.tmp / "pipeline.yaml"
-    path.write_text(text, encoding="utf-8")
-    return path
+    return Path(staging.write_pipeline(POLICY.replace("{window}", window), rest))
 
 
 def assert_promoted(staging: Staging) -> None:

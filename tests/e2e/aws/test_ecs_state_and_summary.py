@@ -35,33 +35,13 @@ slos:
 
 
 def pipeline(staging: Staging, recording: Path, *, window: str, extra: str = "") -> Path:
-    text = f"""\
-apiVersion: canaryctl/v1
-kind: Pipeline
-service: gamebackend
-policy: policy.yaml
-platform:
-  type: ecs
-  region: eu-west-1
-  cluster: {staging.cluster}
-  service: {staging.service}
-  listenerArn: {staging.listener}
-  targetGroups: {{blue: {staging.blue}, green: {staging.green}}}
-  image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/gamebackend:{{version}}
-  canaryScalePercent: 25
-  healthTimeout: 30s
-  stabilityTimeout: 30s
-  drainDelay: 0s
-  pollInterval: 0.2s
+    rest = f"""\
 steps:
   - setWeight: 10
   - analyze: {{}}
   - promote: {{}}
 {extra}"""
-    (staging.tmp / "policy.yaml").write_text(POLICY.replace("{window}", window), encoding="utf-8")
-    path = staging.tmp / "pipeline.yaml"
-    path.write_text(text, encoding="utf-8")
-    return path
+    return Path(staging.write_pipeline(POLICY.replace("{window}", window), rest))
 
 
 def wait_for(condition: Any, timeout: float = 60.0) -> Any:

@@ -3,12 +3,11 @@ CLI entry point (in-process), on the shipped recordings and on records the engin
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,10 +18,6 @@ from canaryctl.metrics.embedded import EmbeddedSource
 from canaryctl.metrics.record import record_source
 from canaryctl.metrics.replay import parse_lines
 from canaryctl.metrics.routes import LATENCY_BUCKETS
-from canaryctl.platforms.local.admin import add_router_routes
-from canaryctl.platforms.local.httpserver import AdminServer
-from canaryctl.platforms.local.router import Router
-from canaryctl.platforms.local.stats import RouterStats
 from canaryctl.rollout.plan import Plan, StepSpec
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -350,33 +345,10 @@ def test_explain_an_unknown_id_is_exit_2(cli, tmp_path):
 # --- policy record -----------------------------------------------------------------------------
 
 
-class Clock:
-    def __init__(self, t: float) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.t += seconds
-
-
 @pytest.fixture
-def router_admin() -> Iterator[tuple[str, RouterStats, Clock]]:
+def router_admin(router_admin_at: Callable[[float], Any]) -> Any:
     """The sandbox router's admin API (per-second windows) on a thread, on a fake clock."""
-    clock = Clock(1_800_000_000.5)
-    stats = RouterStats(clock=clock)
-    loop = asyncio.new_event_loop()
-    server = AdminServer()
-    add_router_routes(server, Router(stats))
-    port = loop.run_until_complete(server.start())
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}", stats, clock
-    asyncio.run_coroutine_threadsafe(server.close(), loop).result(5)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(5)
-    loop.close()
+    return router_admin_at(1_800_000_000.5)
 
 
 def test_record_from_the_embedded_source_replays_what_the_router_counted(router_admin, io_buf):
@@ -388,12 +360,12 @@ def test_record_from_the_embedded_source_replays_what_the_router_counted(router_
     }
 
     def sleep(seconds: float) -> None:  # requests arrive while the recorder waits
-        end = clock.t + seconds
-        while clock.t < end:
-            second = int(clock.t) - 1_800_000_000
+        end = clock.now + seconds
+        while clock.now < end:
+            second = int(clock.now) - 1_800_000_000
             for group, route, latency, error in traffic.pop(second, []):
                 stats.record(group, route, latency, error=error)
-            clock.t = min(end, float(int(clock.t) + 1))
+            clock.now = min(end, float(int(clock.now) + 1))
 
     summary = record_source(
         EmbeddedSource(url), io_buf, duration_s=4, interval_s=1, routes=("wallet", "players"),
@@ -426,10 +398,10 @@ def test_record_refuses_without_a_sandbox_or_url(cli, tmp_path):
     assert code == 2 and "--routes: unknown route class 'walet'" in err
 
 
-def test_record_with_no_data_at_all_is_an_error(io_buf, unused_tcp_port):
+def test_record_with_no_data_at_all_is_an_error(io_buf, unused_tcp_port, kit):
     from canaryctl.errors import MetricsError
 
-    clock = Clock(1_800_000_000.0)
+    clock = kit.FakeClock(1_800_000_000.0)
     source = EmbeddedSource(f"http://127.0.0.1:{unused_tcp_port}", timeout=1)
     with pytest.raises(MetricsError, match=r"recorded no data in 2s: .*unreachable"):
         record_source(source, io_buf, duration_s=2, interval_s=1, routes=(), clock=clock,

@@ -2,58 +2,34 @@
 
 from __future__ import annotations
 
-import asyncio
 import math
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from canaryctl.metrics.base import NoData, Target, WindowStats
 from canaryctl.metrics.embedded import EmbeddedSource
 from canaryctl.metrics.routes import LATENCY_BUCKETS
-from canaryctl.platforms.local.admin import add_router_routes
-from canaryctl.platforms.local.httpserver import AdminServer
-from canaryctl.platforms.local.router import Router
-from canaryctl.platforms.local.stats import RouterStats
 
 T0 = 1_800_000_000.0
 
 
-class Clock:
-    t = T0
-
-    def __call__(self) -> float:
-        return self.t
-
-
 @pytest.fixture
-def admin() -> Iterator[tuple[str, RouterStats, Clock]]:
+def admin(router_admin_at: Callable[[float], Any]) -> Any:
     """A router admin API on its own thread (the source under test is synchronous)."""
-    clock = Clock()
-    stats = RouterStats(clock=clock)
-    loop = asyncio.new_event_loop()
-    server = AdminServer()
-    add_router_routes(server, Router(stats))
-    port = loop.run_until_complete(server.start())
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}", stats, clock
-    asyncio.run_coroutine_threadsafe(server.close(), loop).result(5)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(5)
-    loop.close()
+    return router_admin_at(T0)
 
 
 def test_window_matches_what_was_recorded(admin):
     url, stats, clock = admin
     latencies = [0.004, 0.02, 0.02, 0.2, 0.6, 3.0]
     for i, lat in enumerate(latencies):
-        clock.t = T0 + i
+        clock.now = T0 + i
         stats.record("canary", "wallet", lat, error=i == 3)
     stats.record("canary", "players", 0.01, error=False)
     stats.record("stable", "wallet", 0.01, error=True)
-    clock.t = T0 + 10
+    clock.now = T0 + 10
     src = EmbeddedSource(url)
     got = src.window(Target.CANARY, T0, T0 + 10, "wallet")
     expected = WindowStats.from_latencies(latencies, 1, LATENCY_BUCKETS, start=T0, end=T0 + 10)
@@ -67,7 +43,7 @@ def test_window_matches_what_was_recorded(admin):
 def test_no_requests_is_nodata_not_zero(admin):
     url, stats, clock = admin
     stats.record("stable", "wallet", 0.01, error=False)
-    clock.t = T0 + 5
+    clock.now = T0 + 5
     got = EmbeddedSource(url).window(Target.CANARY, T0, T0 + 5)
     assert isinstance(got, NoData) and "no requests recorded for canary" in got.reason
 
