@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 from canaryctl.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from canaryctl.metrics.base import MetricSource
+    from canaryctl.metrics.base import MetricSource, SourceCapabilities, SourceClass
     from canaryctl.platforms.base import Platform
 
-__all__ = ["SOURCES", "create_source"]
+__all__ = ["SOURCES", "create_source", "source_capabilities", "source_class"]
 
 SOURCES: dict[str, str] = {
     "embedded": "canaryctl.metrics.embedded:EmbeddedSource",
@@ -26,9 +26,8 @@ SOURCES: dict[str, str] = {
 }
 
 
-def create_source(
-    config: Any, *, service: str, base_dir: Path, platform: Platform | None = None
-) -> MetricSource:
+def source_class(config: Any) -> SourceClass:
+    """The implementation class of ``config.type``; unknown types are refused."""
     kind = getattr(config, "type", None)
     try:
         target = SOURCES[kind]  # type: ignore[index]
@@ -37,5 +36,17 @@ def create_source(
             f"unknown metrics type {kind!r} (known: {', '.join(sorted(SOURCES))})"
         ) from None
     module, _, cls = target.partition(":")
-    klass = getattr(importlib.import_module(module), cls)
+    klass: SourceClass = getattr(importlib.import_module(module), cls)
+    return klass
+
+
+def source_capabilities(config: Any) -> SourceCapabilities:
+    """What the source a pipeline's ``metrics`` model describes can answer (no I/O)."""
+    return source_class(config).capabilities(config)
+
+
+def create_source(
+    config: Any, *, service: str, base_dir: Path, platform: Platform | None = None
+) -> MetricSource:
+    klass = source_class(config)
     return klass.from_config(config, service=service, base_dir=base_dir, platform=platform)

@@ -11,9 +11,17 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
-__all__ = ["MetricSource", "NoData", "Target", "WindowStats", "cumulative_at"]
+__all__ = [
+    "MetricSource",
+    "NoData",
+    "SourceCapabilities",
+    "SourceClass",
+    "Target",
+    "WindowStats",
+    "cumulative_at",
+]
 
 
 class Target(StrEnum):
@@ -145,6 +153,34 @@ class NoData:
     target: Target | None = None
     route_class: str | None = None
     details: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SourceCapabilities:
+    """What a source can answer, known from its config alone (before any network call), so a
+    pipeline that asks for the impossible is refused at validation instead of at run time.
+
+    ``route_classes``: it can answer ``window(..., route_class=X)``; a source that cannot
+    (CloudWatch's ALB metrics are per target group) must not be paired with a required
+    route-class SLO. ``publication_delay_s``: how long after a moment its data for that moment
+    is complete (0 for sources read directly).
+    """
+
+    route_classes: bool
+    publication_delay_s: float = 0.0
+
+
+class SourceClass(Protocol):
+    """A metric source's class, as the registry (``canaryctl.metrics.SOURCES``) holds it: it
+    declares what its instances can answer from the config alone, and builds them."""
+
+    def capabilities(self, config: Any) -> SourceCapabilities:
+        """What a source built from ``config`` (its validated metrics model) can answer."""
+        ...
+
+    def from_config(
+        self, config: Any, *, service: str, base_dir: Any, platform: Any = None
+    ) -> MetricSource: ...
 
 
 class MetricSource(Protocol):

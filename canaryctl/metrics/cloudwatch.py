@@ -40,7 +40,7 @@ from typing import Any
 
 from canaryctl import aws
 from canaryctl.errors import CanaryError, InvalidInput, MetricsError
-from canaryctl.metrics.base import NoData, Target, WindowStats
+from canaryctl.metrics.base import NoData, SourceCapabilities, Target, WindowStats
 from canaryctl.metrics.routes import LATENCY_BUCKETS
 
 __all__ = ["CloudWatchSource", "CloudWatchWindowStats"]
@@ -103,6 +103,11 @@ class CloudWatchSource:
         self.bounds = bounds
         self._cw = client if client is not None else aws.client("cloudwatch", region=region)
         self._retry = retry or aws.RetryPolicy()
+
+    @classmethod
+    def capabilities(cls, config: Any) -> SourceCapabilities:
+        # ALB metrics have LoadBalancer and TargetGroup dimensions, no path: no route classes.
+        return SourceCapabilities(route_classes=False)
 
     @classmethod
     def from_config(

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from canaryctl.metrics.base import NoData, Target, WindowStats
+from canaryctl.metrics.base import NoData, SourceCapabilities, Target, WindowStats
 from canaryctl.platforms.local.sandboxfile import running_sandbox
 
 __all__ = ["EmbeddedSource"]
@@ -34,6 +34,11 @@ class EmbeddedSource:
         self._admin_url = admin_url
         self.sandbox_dir = Path(sandbox_dir)
         self._http = httpx.Client(timeout=timeout)
+
+    @classmethod
+    def capabilities(cls, config: Any) -> SourceCapabilities:
+        # The router classifies every request it forwards.
+        return SourceCapabilities(route_classes=True)
 
     @classmethod
     def from_config(

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from canaryctl.metrics.base import NoData, Target, WindowStats
+from canaryctl.metrics.base import NoData, SourceCapabilities, Target, WindowStats
 
 __all__ = ["PrometheusSource", "series_increase"]
 
@@ -52,6 +52,11 @@ class PrometheusSource:
         self.timeout = timeout
         self.selector = selector  # extra label matchers, e.g. 'job="sandbox"'
         self._client: Any = None
+
+    @classmethod
+    def capabilities(cls, config: Any) -> SourceCapabilities:
+        # The router's series carry a route_class label.
+        return SourceCapabilities(route_classes=True)
 
     @classmethod
     def from_config(

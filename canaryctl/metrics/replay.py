@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from canaryctl.errors import ConfigError, InvalidInput
-from canaryctl.metrics.base import NoData, Target, WindowStats
+from canaryctl.metrics.base import NoData, SourceCapabilities, Target, WindowStats
 
 __all__ = ["Interval", "ReplayClock", "ReplaySource", "format_line", "parse_lines"]
 
@@ -209,6 +209,11 @@ class ReplaySource:
         except OSError as exc:
             raise InvalidInput(f"metrics.path: {path}: {exc.strerror}") from None
         return cls(parse_lines(text.splitlines(), str(path)), path=str(path), speed=speed)
+
+    @classmethod
+    def capabilities(cls, config: Any) -> SourceCapabilities:
+        # A recording may hold lines per route class; one that lacks a class answers NoData.
+        return SourceCapabilities(route_classes=True)
 
     @classmethod
     def from_config(
