@@ -21,6 +21,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gamebackend.accesslog import AccessLog
 from gamebackend.context import AppContext
 from gamebackend.errors import ApiError
 from gamebackend.faults import parse_faults
@@ -181,7 +182,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         exception_handlers=handlers,
         lifespan=lifespan,
         middleware=[
-            Middleware(ObservabilityMiddleware, version=settings.version, faults=faults),
+            Middleware(
+                ObservabilityMiddleware,
+                version=settings.version,
+                faults=faults,
+                access_log=AccessLog(settings.version) if settings.access_log == "stdout" else None,
+            ),
             Middleware(HotRoutes, routes=_hot(routes)),
         ],
     )

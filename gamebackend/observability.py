@@ -36,6 +36,7 @@ from prometheus_client import (
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gamebackend.accesslog import AccessLog, request_id
 from gamebackend.faults import Faults
 
 __all__ = [
@@ -127,27 +128,38 @@ _INTERNAL = orjson.dumps({"error": "internal", "message": "internal error"})
 
 
 class ObservabilityMiddleware:
-    """Counts and times every HTTP request; applies GAMEBACKEND_FAULTS to /v1 routes."""
+    """Counts and times every HTTP request; applies GAMEBACKEND_FAULTS to /v1 routes; writes
+    the access log (gamebackend/accesslog.py) when one is given."""
 
-    def __init__(self, app: ASGIApp, version: str, faults: Faults) -> None:
+    def __init__(
+        self, app: ASGIApp, version: str, faults: Faults, access_log: AccessLog | None = None
+    ) -> None:
         self.app = app
         self.version = version
         self.faults = faults if faults.active else None
+        self.access_log = access_log
         self._counters: dict[tuple[str, str, int], Any] = {}
         self._histograms: dict[str, Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
+            if scope["type"] == "websocket" and self.access_log is not None:
+                await self._websocket(scope, receive, send, self.access_log)
+            else:
+                await self.app(scope, receive, send)
             return
         start = time.perf_counter()
         status = 0
         path: str = scope["path"]
+        rid = request_id(scope["headers"]) if self.access_log is not None else ""
 
         async def send_and_remember(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                if rid:
+                    headers = [*message.get("headers", ()), (b"x-request-id", rid.encode())]
+                    message = {**message, "headers": headers}
             await send(message)
 
         try:
@@ -161,9 +173,49 @@ class ObservabilityMiddleware:
             if status == 0:
                 await self._answer(send_and_remember, 500, _INTERNAL)
         finally:
-            self._record(
-                path, scope.get("method", "GET"), status or 500, time.perf_counter() - start
-            )
+            seconds = time.perf_counter() - start
+            method = scope.get("method", "GET")
+            self._record(path, method, status or 500, seconds)
+            if self.access_log is not None:
+                self.access_log.record(
+                    request_id=rid, method=method, path=path, route_class=route_class(path),
+                    status=status or 500, seconds=seconds,
+                )  # fmt: skip
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send, log: AccessLog) -> None:
+        """One access line per WebSocket session, when its handshake is answered: 101 once
+        accepted, the refusal's status otherwise (uvicorn answers 403 to a close before accept)."""
+        start = time.perf_counter()
+        rid = request_id(scope["headers"])
+        logged = False
+
+        def answered(status: int) -> None:
+            nonlocal logged
+            if not logged:
+                logged = True
+                log.record(
+                    request_id=rid, method="GET", path=scope["path"],
+                    route_class=route_class(scope["path"]), status=status,
+                    seconds=time.perf_counter() - start,
+                )  # fmt: skip
+
+        async def send_and_log(message: Message) -> None:
+            kind = message["type"]
+            if kind == "websocket.accept":
+                answered(101)
+            elif kind == "websocket.close":
+                answered(403)
+            elif kind == "websocket.http.response.start":
+                answered(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_log)
+        except Exception:
+            answered(500)
+            raise
+        finally:
+            answered(403)  # the app returned without answering: uvicorn refuses with 403
 
     async def _inject(self, send: Send) -> bool:
         assert self.faults is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -32,6 +33,12 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("REDIS_URL", "GAMEBACKEND_REDIS_URL")
     )
     version: str = __version__
+    # One JSON line per request on stdout (gamebackend/accesslog.py): what the observability
+    # module's CloudWatch metric filters read. Off unless asked (the ECS task definition does):
+    # local sandboxes and benchmarks would only fill their log files.
+    access_log: Literal["stdout", "off"] = Field(
+        default="off", validation_alias=AliasChoices("ACCESS_LOG", "GAMEBACKEND_ACCESS_LOG")
+    )
     faults: str = ""
     admin_key: str | None = None
     # HMAC key for player tokens; generated and stored in the database when unset.

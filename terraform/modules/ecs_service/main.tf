@@ -6,6 +6,12 @@
 
 data "aws_region" "current" {}
 
+locals {
+  # ACCESS_LOG: the backend's JSON access log on stdout (awslogs ships it to the log group
+  # whose metric filters the observability module defines); var.environment may override it.
+  environment = merge({ ACCESS_LOG = var.access_log }, var.environment)
+}
+
 resource "aws_cloudwatch_log_group" "exec" {
   name              = "/ecs/${var.name}/exec"
   retention_in_days = var.log_retention_days
@@ -104,7 +110,7 @@ resource "aws_ecs_task_definition" "this" {
     privileged             = false
     command                = ["gamebackend", "serve", "--host", "0.0.0.0", "--port", tostring(var.container_port)]
     portMappings           = [{ containerPort = var.container_port, protocol = "tcp" }]
-    environment            = [for k, v in var.environment : { name = k, value = v }]
+    environment            = [for k, v in local.environment : { name = k, value = v }]
     secrets                = [for k, v in var.secrets : { name = k, valueFrom = v }]
     logConfiguration = {
       logDriver = "awslogs"

@@ -50,6 +50,17 @@ variable "environment" {
   default     = {}
 }
 
+variable "access_log" {
+  description = "The backend's access log (ACCESS_LOG): stdout writes one JSON line per request, which the observability module's metric filters read; off writes none."
+  type        = string
+  default     = "stdout"
+
+  validation {
+    condition     = contains(["stdout", "off"], var.access_log)
+    error_message = "access_log must be stdout or off."
+  }
+}
+
 variable "secrets" {
   description = "Environment variables injected from Secrets Manager: name => secret ARN (optionally :json-key::)."
   type        = map(string)

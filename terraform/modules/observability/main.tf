@@ -2,9 +2,11 @@
 # metrics derived from its JSON access log, an error-rate and a p95 latency alarm per route
 # class, and one dashboard per route class beside the ALB's blue/green target-group view.
 #
-# The backend writes one JSON object per request on stdout, with at least
-# {"route_class": "wallet", "status": 200, "duration_ms": 12.3}; the metric filters below
-# read those three fields.
+# The backend writes one JSON object per request on stdout when ACCESS_LOG=stdout (the ECS
+# task definition sets it; gamebackend/accesslog.py), with at least
+# {"route_class": "wallet", "status": 200, "duration_ms": 12.3} (numbers as JSON numbers);
+# the metric filters below read those three fields, and
+# tests/integration/gamebackend/test_gb_access_log.py evaluates them over real lines.
 
 data "aws_region" "current" {}
 

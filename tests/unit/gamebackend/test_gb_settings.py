@@ -62,3 +62,17 @@ def test_bad_retention_values_name_their_variable(
     with pytest.raises(SettingsError) as err:
         load_settings()
     assert str(err.value).startswith(f"{name}:")
+
+
+def test_access_log_is_off_unless_asked_and_names_its_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("ACCESS_LOG", raising=False)
+    monkeypatch.delenv("GAMEBACKEND_ACCESS_LOG", raising=False)
+    assert load_settings().access_log == "off"
+    monkeypatch.setenv("ACCESS_LOG", "stdout")
+    assert load_settings().access_log == "stdout"
+    monkeypatch.setenv("ACCESS_LOG", "file")
+    with pytest.raises(SettingsError) as err:
+        load_settings()
+    assert str(err.value).startswith("ACCESS_LOG:")

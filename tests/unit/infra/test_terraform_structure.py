@@ -77,6 +77,21 @@ def check_external_controller(m: Any) -> list[str]:
     return problems
 
 
+def check_access_log(m: Any) -> list[str]:
+    """The task definition turns the backend's access log on and ships it with awslogs: the
+    observability module's metric filters read nothing otherwise."""
+    problems = []
+    if m.variables.get("access_log", {}).get("default") != "stdout":
+        problems.append("access_log must default to stdout")
+    if "{ACCESS_LOG = var.access_log}" not in str(m.locals.get("environment", "")):
+        problems.append("the container environment must set ACCESS_LOG from var.access_log")
+    task = m.resources.get("aws_ecs_task_definition", {}).get("this", {})
+    definitions = str(task.get("container_definitions", ""))
+    if "local.environment" not in definitions or 'logDriver = "awslogs"' not in definitions:
+        problems.append("the container must take local.environment and log with awslogs")
+    return problems
+
+
 def check_postgres(m: Any) -> list[str]:
     db = m.resources.get("aws_db_instance", {}).get("this", {})
     problems = []
@@ -187,6 +202,7 @@ def check_deploy_policy(m: Any) -> list[str]:
 CASES: dict[str, tuple[str, Check]] = {
     "weighted listener": ("modules/alb", check_weighted_listener),
     "external controller": ("modules/ecs_service", check_external_controller),
+    "access log": ("modules/ecs_service", check_access_log),
     "postgres": ("modules/data", check_postgres),
     "redis": ("modules/data", check_redis),
     "oidc trust": ("modules/github_oidc", check_oidc_trust),
@@ -212,6 +228,9 @@ MUTATIONS = [
     ),
     ("weighted listener", "main.tf", "weight = 0", "weight = 10"),
     ("external controller", "main.tf", 'type = "EXTERNAL"', 'type = "ECS"'),
+    ("access log", "variables.tf", 'default     = "stdout"', 'default     = "off"'),
+    ("access log", "main.tf", "ACCESS_LOG = var.access_log", "OTHER = var.access_log"),
+    ("access log", "main.tf", 'logDriver = "awslogs"', 'logDriver = "json-file"'),
     ("postgres", "main.tf", "storage_encrypted     = true", "storage_encrypted     = false"),
     ("postgres", "main.tf", "publicly_accessible    = false", "publicly_accessible    = true"),
     (
