@@ -31,9 +31,9 @@ def _seconds(flag: str, text: str) -> float:
 
 @app.command("load")
 def load(
-    target: Annotated[str, typer.Option(help="Base URL (the sandbox router).")] = (
-        "http://127.0.0.1:8080"
-    ),
+    target: Annotated[
+        str, typer.Option(help="Base http:// or https:// URL (the sandbox router).")
+    ] = ("http://127.0.0.1:8080"),
     profile: Annotated[str, typer.Option(help="steady | ramp | spike | launch.")] = "steady",
     rps: Annotated[float, typer.Option(help="Peak arrival rate, requests per second.")] = 30.0,
     duration: Annotated[str, typer.Option(help="How long, e.g. 30s, 2m (at most 24h).")] = "30s",

@@ -12,7 +12,7 @@ from typing import Any
 
 from canaryctl.analysis.base import SloRule
 from canaryctl.config.diagnostics import Source
-from canaryctl.config.pipeline import Pipeline
+from canaryctl.config.pipeline import LoadHook, Pipeline
 from canaryctl.config.policy import (
     ALL_ROUTES,
     AnalysisDefaults,
@@ -196,6 +196,22 @@ def _analyze_step(
     return StepSpec(kind="analyze", duration_s=duration, interval_s=interval)
 
 
+def _load_hook(i: int, hook: LoadHook, source: Source) -> LoadHookSpec:
+    at = source.error(("hooks", "duringAnalysis", i, "load"), "")
+    where = f"{at.path}:{at.line}" if at.line else at.path
+    return LoadHookSpec(
+        profile=hook.profile,
+        rps=hook.rps,
+        duration_s=hook.duration,
+        url=hook.url,
+        ws_players=hook.ws_players,
+        matchmaking=hook.matchmaking,
+        allow_remote=hook.allow_remote,
+        where=where,
+        key=at.field or f"hooks.duringAnalysis[{i}].load",
+    )
+
+
 def build_plan(
     pipeline: Pipeline, policy: Policy, rules: tuple[RuleSpec, ...], source: Source
 ) -> Plan:
@@ -210,15 +226,7 @@ def build_plan(
         else:
             steps.append(StepSpec(kind="promote"))
     hooks = tuple(
-        LoadHookSpec(
-            profile=h.load.profile,
-            rps=h.load.rps,
-            duration_s=h.load.duration,
-            url=h.load.url,
-            ws_players=h.load.ws_players,
-            matchmaking=h.load.matchmaking,
-        )
-        for h in pipeline.hooks.during_analysis
+        _load_hook(i, h.load, source) for i, h in enumerate(pipeline.hooks.during_analysis)
     )
     return Plan(
         service=pipeline.service,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
@@ -92,17 +94,49 @@ class Step(Model):
 
 
 class LoadHook(Model):
-    """canaryctl's load generator, against the platform's traffic endpoint (or ``url``)."""
+    """canaryctl's load generator, against the platform's traffic endpoint (or ``url``).
+
+    ``url`` is loopback-only unless ``allowRemote: true``: a literal address is checked here,
+    a name is resolved by the hook runner before the deployment changes anything."""
 
     profile: Literal["steady", "ramp", "spike", "launch"] = "steady"
     rps: float = Field(gt=0, le=10_000)
     duration: PositiveDuration | None = None  # default: the analyze step's duration
-    url: str | None = None
+    url: str | None = None  # http:// or https:// (TLS verified)
+    allow_remote: bool = False  # the pipeline's opt-in to a url that is not loopback
     # players holding a WebSocket to the gateway during the run (``canaryctl load --ws-players``)
     ws_players: int = Field(default=0, ge=0, le=5_000)
     # share of the actions that are matchmaking tickets (default: 10% with WebSocket players or
     # on a launch day, else none)
     matchmaking: Percent | None = None  # 0%..100%, refused otherwise by Percent
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"expected an http:// or https:// URL, got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _loopback_unless_allowed(self) -> LoadHook:
+        host = urlsplit(self.url).hostname if self.url else None
+        if host and not self.allow_remote and _remote_literal(host):
+            raise field_error(
+                "url",
+                f"{host} is not a loopback address; load goes to loopback only unless the "
+                "pipeline opts in: set allowRemote: true on this hook",
+            )
+        return self
+
+
+def _remote_literal(host: str) -> bool:
+    """A literal IP address that is not loopback (names are resolved at run time)."""
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class HookItem(Model):

@@ -4,12 +4,15 @@ The load generator must offer a few hundred requests per second from one core wh
 the machine to the system under test. httpx costs milliseconds of CPU per request in this
 setting (its pool scans every connection on each change), so the generator speaks HTTP itself:
 one request per connection at a time, idle connections reused, at most ``max_connections``.
+An ``https://`` base URL speaks TLS, verified against the system's trust store (or
+``SSL_CERT_FILE``) unless the caller passes its own ``ssl`` context.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl as _ssl
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -99,11 +102,20 @@ class _Conn(asyncio.Protocol):
 class HttpClient:
     """``await client.request("POST", "/v1/players", json={...}, headers={...})``."""
 
-    def __init__(self, base_url: str, max_connections: int = 64, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        max_connections: int = 64,
+        timeout: float = 10.0,
+        ssl: _ssl.SSLContext | None = None,
+    ) -> None:
         url = urlsplit(base_url)
-        if url.scheme != "http" or not url.hostname:
-            raise ValueError(f"the load generator speaks plain http://, not {base_url!r}")
-        self.host, self.port = url.hostname, url.port or 80
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise ValueError(f"the load generator speaks http:// or https://, not {base_url!r}")
+        tls = url.scheme == "https"
+        self.host, self.port = url.hostname, url.port or (443 if tls else 80)
+        # One context for every connection: TLS verification on, the default trust store.
+        self.ssl = (ssl or _ssl.create_default_context()) if tls else None
         self.prefix = url.path.rstrip("/")
         self.host_header = url.netloc.encode()
         self.timeout = timeout
@@ -169,8 +181,12 @@ class HttpClient:
         loop = asyncio.get_running_loop()
         try:
             _, conn = await asyncio.wait_for(
-                loop.create_connection(lambda: _Conn(loop), self.host, self.port), self.timeout
-            )
+                loop.create_connection(
+                    lambda: _Conn(loop), self.host, self.port, ssl=self.ssl,
+                    server_hostname=self.host if self.ssl is not None else None,
+                ),
+                self.timeout,
+            )  # fmt: skip
         except (OSError, TimeoutError) as exc:
             raise TransportError(f"cannot connect to {self.host}:{self.port}: {exc}") from None
         if len(self._all) > 1024:

@@ -13,16 +13,13 @@ still searching) is sent whatever the budget: the run leaves nobody queued.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import random
 import resource
 import signal
-import socket
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from canaryctl.errors import InvalidInput
 from canaryctl.load.http import HttpClient, Response, TransportError
@@ -30,6 +27,7 @@ from canaryctl.load.matchmaking import Matchmaking
 from canaryctl.load.profiles import PROFILES, Profile, arrivals
 from canaryctl.load.scenario import Catalogue, GameMix
 from canaryctl.load.stats import HttpStats
+from canaryctl.load.target import check_target
 from canaryctl.load.ws import MAX_WS_PLAYERS, WsPlayers
 
 __all__ = [
@@ -71,25 +69,6 @@ class LoadOptions:
         if self.matchmaking is not None:
             return self.matchmaking
         return DEFAULT_MM_SHARE if self.profile == "launch" or self.ws_players > 0 else 0.0
-
-
-def check_target(url: str, allow_remote: bool = False) -> str:
-    """The URL without a trailing slash; ``InvalidInput`` unless it is loopback (or allowed)."""
-    parts = urlsplit(url)
-    if parts.scheme != "http" or not parts.hostname:
-        raise InvalidInput(f"--target: expected an http:// URL, got {url!r}")
-    if not allow_remote:
-        try:
-            infos = socket.getaddrinfo(parts.hostname, parts.port or 80, type=socket.SOCK_STREAM)
-        except OSError as exc:
-            raise InvalidInput(f"--target: cannot resolve {parts.hostname}: {exc}") from None
-        remote = [i[4][0] for i in infos if not ipaddress.ip_address(i[4][0]).is_loopback]
-        if remote:
-            raise InvalidInput(
-                f"--target: {parts.hostname} is not a loopback address; "
-                "load is loopback-only unless --allow-remote"
-            )
-    return url.rstrip("/")
 
 
 def check_options(opts: LoadOptions) -> None:

@@ -36,9 +36,11 @@ CLOSE_TIMEOUT = 2.0  # for the closing handshake, per connection
 
 
 def ws_url(target: str) -> str:
-    """``http://host:port/prefix`` → ``ws://host:port/prefix/v1/ws``."""
+    """``http://host:port/prefix`` → ``ws://host:port/prefix/v1/ws`` (``https`` → ``wss``,
+    which ``websockets`` verifies against the default trust store)."""
     parts = urlsplit(target)
-    return urlunsplit(("ws", parts.netloc, parts.path.rstrip("/") + "/v1/ws", "", ""))
+    scheme = "wss" if parts.scheme == "https" else "ws"
+    return urlunsplit((scheme, parts.netloc, parts.path.rstrip("/") + "/v1/ws", "", ""))
 
 
 @dataclass(eq=False)

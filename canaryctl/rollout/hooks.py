@@ -41,16 +41,22 @@ def _load_module() -> Any:
         raise CanaryError(
             f"the pipeline's load hook needs canaryctl's load generator (canaryctl.load): {exc}"
         ) from None
-    if not callable(getattr(module, "run_in_background", None)):
-        raise CanaryError(
-            "the pipeline's load hook needs canaryctl.load.run_in_background, which this "
-            "installation does not provide"
-        )
+    for name in ("run_in_background", "check_target"):
+        if not callable(getattr(module, name, None)):
+            raise CanaryError(
+                f"the pipeline's load hook needs canaryctl.load.{name}, which this "
+                "installation does not provide"
+            )
     return module
 
 
 class LoadHookRunner:
-    """Runs ``load`` hooks against ``hook.url`` or the platform's traffic URL."""
+    """Runs ``load`` hooks against ``hook.url`` or the platform's traffic URL.
+
+    A target is checked in ``check`` (before the deployment changes anything) and again when
+    the hook starts: its name is resolved, and an address that is not loopback is refused
+    unless the hook says ``allowRemote: true`` (the error names the file:line and that key).
+    """
 
     def __init__(
         self,
@@ -62,7 +68,25 @@ class LoadHookRunner:
 
     def check(self, hooks: Sequence[LoadHookSpec]) -> None:
         if hooks:
-            _load_module()
+            module = _load_module()
+            for hook in hooks:
+                self._target(module, hook)
+
+    def _target(self, module: Any, hook: LoadHookSpec) -> str:
+        url = hook.url or self._traffic_url()
+        if not url:
+            raise CanaryError(
+                f"{hook.where}: {hook.key}: the platform does not say where to send load; "
+                "give the load hook a url:"
+            )
+        what = f"{hook.key}.url" if hook.url else f"{hook.key} (the platform's traffic URL)"
+        target: str = module.check_target(
+            url,
+            hook.allow_remote,
+            where=f"{hook.where}: {what}",
+            opt_in=f"the pipeline opts in with {hook.key}.allowRemote: true",
+        )
+        return target
 
     def start(self, hooks: Sequence[LoadHookSpec], duration_s: float) -> list[HookHandle]:
         if not hooks:
@@ -71,16 +95,13 @@ class LoadHookRunner:
         handles: list[HookHandle] = []
         try:
             for hook in hooks:
-                url = hook.url or self._traffic_url()
-                if not url:
-                    raise CanaryError(
-                        "the platform does not say where to send load; give the load hook a url:"
-                    )
+                url = self._target(module, hook)
                 duration = min(hook.duration_s or duration_s, duration_s)
+                options = {**hook.options(), **self._options()}
+                if hook.allow_remote:
+                    options["allow_remote"] = True
                 handles.append(
-                    module.run_in_background(
-                        url, hook.profile, hook.rps, duration, **hook.options(), **self._options()
-                    )
+                    module.run_in_background(url, hook.profile, hook.rps, duration, **options)
                 )
         except BaseException:
             for handle in handles:

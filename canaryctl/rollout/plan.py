@@ -65,6 +65,11 @@ class LoadHookSpec:
     url: str | None = None
     ws_players: int = 0
     matchmaking: float | None = None  # share of the actions; None: the generator's default
+    allow_remote: bool = False  # the pipeline opted in to a target that is not loopback
+    # Where the hook is written (``file:line``, or the ``--set`` flag) and its key, for the
+    # errors the hook runner raises at run time (a name that resolves to a remote address).
+    where: str = "pipeline"
+    key: str = "hooks.duringAnalysis[0].load"
 
     def options(self) -> dict[str, Any]:
         """The generator options beyond profile, rate and duration (``LoadOptions`` fields)."""

@@ -87,3 +87,51 @@ def test_bad_load_hook_options_name_the_flag(value, problem):
     with pytest.raises(ConfigError, match=problem) as info:
         load_pipeline(PIPELINE, [f"hooks.duringAnalysis.0.load.{value}"])
     assert f"--set hooks.duringAnalysis.0.load.{value}" in str(info.value)
+
+
+def _with_hook_url(tmp_path: Path, url: str, extra: str = "") -> Path:
+    """The shipped pipeline with its load hook aimed at ``url`` (written in the file)."""
+    text = PIPELINE.read_text().replace("../policies/", f"{ROOT}/policies/")
+    hook = "    - load: {profile: steady, rps: 300}"
+    assert hook in text
+    text = text.replace(hook, f"    - load:\n        rps: 300\n        url: {url}\n{extra}")
+    path = tmp_path / "remote.yaml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    "url", ["http://10.1.2.3:8080", "https://203.0.113.7", "http://[2001:db8::1]"]
+)
+def test_a_remote_literal_load_target_is_refused_naming_the_line_and_the_key(tmp_path, url):
+    path = _with_hook_url(tmp_path, url)
+    with pytest.raises(ConfigError) as info:
+        load_pipeline(path)
+    err = info.value
+    line = next(
+        i for i, t in enumerate(path.read_text().splitlines(), 1) if t.strip().startswith("url:")
+    )
+    assert (err.path, err.line, err.field) == (str(path), line, "hooks.duringAnalysis[0].load.url")
+    assert "is not a loopback address" in err.problem and "allowRemote: true" in err.problem
+
+
+def test_a_remote_load_target_is_accepted_when_the_pipeline_opts_in(tmp_path):
+    path = _with_hook_url(tmp_path, "https://203.0.113.7", "        allowRemote: true\n")
+    hook = load_pipeline(path).plan.load_hooks[0]
+    assert (hook.url, hook.allow_remote) == ("https://203.0.113.7", True)
+    line = next(i for i, t in enumerate(path.read_text().splitlines(), 1) if "- load:" in t)
+    assert (hook.where, hook.key) == (f"{path}:{line}", "hooks.duringAnalysis[0].load")
+
+
+@pytest.mark.parametrize(
+    "url", ["http://localhost:8080", "https://127.0.0.1", "http://alb.internal"]
+)
+def test_loopback_and_named_load_targets_load(tmp_path, url):
+    # A name is resolved by the hook runner at run time (tests/unit/rollout/test_hooks.py).
+    hook = load_pipeline(_with_hook_url(tmp_path, url)).plan.load_hooks[0]
+    assert (hook.url, hook.allow_remote) == (url, False)
+
+
+def test_a_load_target_that_is_not_http_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match=r"url: expected an http:// or https:// URL"):
+        load_pipeline(_with_hook_url(tmp_path, "ftp://127.0.0.1"))

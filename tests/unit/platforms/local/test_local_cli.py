@@ -22,7 +22,7 @@ CANARYCTL = str(Path(sys.executable).with_name("canaryctl"))
         (["load", "--duration", "5x"], "--duration: invalid duration '5x'"),
         (["load", "--rps", "0"], "--rps: must be in (0, 20000], got 0"),
         (["load", "--target", "http://192.0.2.1:80"], "--target: 192.0.2.1 is not a loopback"),
-        (["load", "--target", "127.0.0.1:8080"], "--target: expected an http:// URL"),
+        (["load", "--target", "127.0.0.1:8080"], "--target: expected an http:// or https:// URL"),
         (["load", "--max-requests", "0"], "--max-requests: must be at least 1, got 0"),
     ],
 )
