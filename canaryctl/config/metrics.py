@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field
 
 from canaryctl.config.models import Model, PositiveDuration
+from canaryctl.config.prometheus import PrometheusMetricsConfig
 
 __all__ = [
     "CloudWatchMetricsConfig",
@@ -25,14 +26,6 @@ class EmbeddedMetricsConfig(Model):
     """The local router's own counters, read directly (no Prometheus needed)."""
 
     type: Literal["embedded"] = "embedded"
-
-
-class PrometheusMetricsConfig(Model):
-    """A Prometheus server that scrapes the router (or the ALB exporter)."""
-
-    type: Literal["prometheus"] = "prometheus"
-    url: str
-    timeout: PositiveDuration = 5.0
 
 
 class CloudWatchMetricsConfig(Model):

@@ -1,31 +1,49 @@
-"""The Prometheus metric source: the router's counters as scraped by a Prometheus server.
+"""The Prometheus metric source: a service's own request counter and latency histogram.
 
-For a window ``[start, end)`` it asks, through ``prometheus-api-client``'s ``custom_query``,
-for the raw samples of the request, error and histogram-bucket counters of the target group —
-the value at ``start`` (an instant query) and every sample in ``(start, end]`` (a range selector
-evaluated at ``end``) — and adds up each series' increase itself, counting a counter reset as a
-restart from zero.
+Which series, which labels: ``SeriesMapping``, built from the pipeline's ``metrics`` section
+(``canaryctl.config.prometheus``): the reference backend's ``http_requests_total`` /
+``http_request_duration_seconds`` by default, the sandbox router's ``canaryctl_router_*`` with
+``preset: router``, or any service's own names. Stable and canary are told apart by a version
+label (the platform says which version each target runs) or by a label valued
+``stable``/``canary``; route classes by a route-class label.
+
+For a window ``[start, end)`` it asks ``GET <url>/api/v1/query`` (Amazon Managed Prometheus:
+``/workspaces/<id>/api/v1/query``, IAM action ``aps:QueryMetrics``) for the raw samples of the
+mapped series — the value at ``start`` (an instant query) and every sample in ``(start, end]``
+(a range selector evaluated at ``end``) — and adds up each series' increase itself, counting a
+counter reset as a restart from zero.
 
 Why not ``sum by (le) (increase(x[w]))``: Prometheus extrapolates ``increase()`` to the window
 edges, so 1,000 requests in a 60 s window scraped every second read as about 1,017 — not the
 counts the embedded source reports for the same traffic, and not integers. The samples give the
 exact counts between the last scrape at or before ``start`` and the last one at or before ``end``.
+
+A series that first appears inside the window (the first 500 of a route: client libraries
+create a labelled series on its first increment) counts from zero when its target (``job``,
+``instance``) was already scraped at ``start``; a target new to Prometheus (a canary process
+that just started, or a Prometheus that just restarted) has its first sample as baseline, so a
+long-running process's whole history is never counted into one window.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
+
+from canaryctl.errors import CanaryError, InvalidInput
 from canaryctl.metrics.base import NoData, SourceCapabilities, Target, WindowStats
 
-__all__ = ["PrometheusSource", "series_increase"]
+__all__ = ["PrometheusSource", "SeriesMapping", "series_increase"]
 
-PREFIX = "canaryctl_router_"
-_NAMES = "requests_total|errors_total|request_duration_seconds_bucket"
+# The labels Prometheus gives every scraped series: which target (process) it came from.
+_TARGET_IDENTITY = ("job", "instance")
 
 
 def series_increase(baseline: float | None, samples: Iterable[float]) -> float:
@@ -42,78 +60,240 @@ def series_increase(baseline: float | None, samples: Iterable[float]) -> float:
     return total
 
 
+def _quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@dataclass(frozen=True)
+class SeriesMapping:
+    """Metric and label names of one service's series (see ``canaryctl.config.prometheus``)."""
+
+    requests: str
+    latency: str  # the histogram's _bucket series
+    errors: str | None = None  # a counter of its own, or None: requests whose status matches
+    error_status: str | None = None
+    version_label: str | None = None
+    target_label: str | None = None
+    route_label: str | None = None
+    status_label: str | None = None
+    route_values: Mapping[str, str] = field(default_factory=dict)
+    latency_scale: float = 1.0  # to seconds
+    selector: str = ""
+
+    @classmethod
+    def from_config(cls, config: Any) -> SeriesMapping:
+        labels = config.labels
+        return cls(
+            requests=config.requests.metric,
+            latency=config.latency.metric,
+            errors=config.errors.metric,
+            error_status=config.errors.status,
+            version_label=labels.version,
+            target_label=labels.target,
+            route_label=labels.route_class,
+            status_label=labels.status,
+            route_values=dict(config.route_classes),
+            latency_scale=1e-3 if config.latency.unit == "milliseconds" else 1.0,
+            selector=config.selector,
+        )
+
+    @classmethod
+    def preset(cls, name: str, **overrides: Any) -> SeriesMapping:
+        """The mapping of a named preset (``gamebackend``, ``router``), e.g. for tests."""
+        from canaryctl.config.prometheus import PrometheusMetricsConfig
+
+        config = PrometheusMetricsConfig.model_validate({"url": "-", "preset": name, **overrides})
+        return cls.from_config(config)
+
+    def names(self) -> list[str]:
+        return [n for n in (self.requests, self.errors, self.latency) if n]
+
+    def target_matcher(self, target: Target, version: str | None) -> str:
+        if self.target_label:
+            return f"{self.target_label}={_quote(str(target))}"
+        assert self.version_label is not None and version is not None
+        return f"{self.version_label}={_quote(version)}"
+
+    def route_matcher(self, route_class: str) -> str:
+        assert self.route_label is not None
+        if route_class in self.route_values:
+            return f"{self.route_label}=~{_quote(self.route_values[route_class])}"
+        return f"{self.route_label}={_quote(route_class)}"
+
+    def kind(self, metric: Mapping[str, str]) -> str | None:
+        """``requests``, ``errors``, ``latency`` or None (a series not counted)."""
+        name = metric.get("__name__")
+        if name == self.latency:
+            return "latency"
+        if name == self.errors:
+            return "errors"
+        if name == self.requests:
+            return "requests"
+        return None
+
+    def is_error(self, metric: Mapping[str, str]) -> bool:
+        if self.error_status is None or self.status_label is None:
+            return False
+        return re.fullmatch(self.error_status, metric.get(self.status_label, "")) is not None
+
+
+class PrometheusRefused(CanaryError):
+    """The server answered the query with an error status (refused a signature, bad query)."""
+
+
+class _NoVersion(CanaryError):
+    """The platform does not (yet) say which version a target runs."""
+
+
+Versions = Callable[[], Mapping[str, str]]
+
+
 class PrometheusSource:
-    """Window statistics from ``url``. Unreachable or empty → ``NoData`` with the reason."""
+    """Window statistics from ``url``. Unreachable, refused or empty → ``NoData`` with the
+    reason. ``versions`` (needed with a version label): ``{"stable": v, "canary": v}``, or a
+    callable returning it (the platform's, asked until both are known)."""
 
     name = "prometheus"
 
-    def __init__(self, url: str, *, timeout: float = 5.0, selector: str = "") -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        series: SeriesMapping | None = None,
+        versions: Versions | Mapping[str, str] | None = None,
+        timeout: float = 5.0,
+        auth: httpx.Auth | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         self.url = url.rstrip("/")
+        self.series = series or SeriesMapping.preset("gamebackend")
         self.timeout = timeout
-        self.selector = selector  # extra label matchers, e.g. 'job="sandbox"'
-        self._client: Any = None
+        self._versions_from = versions
+        self._versions: dict[str, str] = {}
+        self._auth = auth
+        self._transport = transport
+        self._client: httpx.Client | None = None
 
     @classmethod
     def capabilities(cls, config: Any) -> SourceCapabilities:
-        # The router's series carry a route_class label.
-        return SourceCapabilities(route_classes=True)
+        return SourceCapabilities(
+            route_classes=config.labels.route_class is not None,
+            publication_delay_s=float(config.delay),
+        )
 
     @classmethod
     def from_config(
         cls, config: Any, *, service: str, base_dir: Path, platform: Any = None
     ) -> PrometheusSource:
+        from canaryctl.metrics.sigv4 import auth_for
+
+        series = SeriesMapping.from_config(config)
+        versions = None
+        if series.version_label is not None:
+            if platform is None:
+                raise InvalidInput(
+                    "metrics.labels.version: telling stable from canary by version needs a "
+                    "platform (it says which version each runs); or set metrics.labels.target"
+                )
+            versions = _platform_versions(platform)
         return cls(
             config.url,
-            timeout=float(getattr(config, "timeout", 5.0)),
-            selector=str(getattr(config, "selector", "") or ""),
+            series=series,
+            versions=versions,
+            timeout=float(config.timeout),
+            auth=auth_for(config.url, config.auth),
         )
 
-    def _prom(self) -> Any:
-        if self._client is None:  # lazy: the client pulls in requests and dateparser
-            from prometheus_api_client import PrometheusConnect
-            from urllib3.util.retry import Retry
-
-            self._client = PrometheusConnect(
-                url=self.url, retry=Retry(total=1, backoff_factor=0.1), timeout=self.timeout
+    def _http(self) -> httpx.Client:
+        if self._client is None:
+            self._client = httpx.Client(
+                timeout=self.timeout,
+                auth=self._auth,
+                transport=self._transport or httpx.HTTPTransport(retries=1),
             )
         return self._client
 
-    def _matchers(self, target: Target, route_class: str | None) -> str:
-        parts = [f'__name__=~"{PREFIX}({_NAMES})"', f'target_group="{target}"']
+    def _version(self, target: Target) -> str | None:
+        if self.series.version_label is None:
+            return None
+        if str(target) not in self._versions and self._versions_from is not None:
+            source = self._versions_from
+            found = source() if callable(source) else source
+            self._versions.update({k: v for k, v in found.items() if v})
+        return self._versions.get(str(target))
+
+    def _query(self, query: str, at: float) -> list[dict[str, Any]]:
+        """``/api/v1/query`` at ``at``; raises ``httpx.HTTPError`` or ``PrometheusRefused``."""
+        resp = self._http().get(
+            f"{self.url}/api/v1/query", params={"query": query, "time": repr(at)}
+        )
+        if resp.status_code != 200:
+            raise PrometheusRefused(
+                f"prometheus {self.url} refused the query (HTTP {resp.status_code}): "
+                f"{_error_text(resp)}"
+            )
+        data = resp.json()
+        if data.get("status") != "success":
+            raise PrometheusRefused(f"prometheus {self.url}: {data.get('error') or data}")
+        return list(data["data"]["result"])
+
+    def _selectors(self, target: Target, route_class: str | None) -> tuple[str, list[str]]:
+        """The series' selector, and the target's matchers alone (plus the selector)."""
+        s = self.series
+        version = self._version(target)
+        if s.version_label and version is None:
+            raise _NoVersion(f"no {target} version known to the platform")
+        base = [s.target_matcher(target, version)] + ([s.selector] if s.selector else [])
+        names = "|".join(re.escape(n) for n in s.names())
+        parts = [f"__name__=~{_quote(names)}", *base]
         if route_class:
-            parts.append(f'route_class="{route_class}"')
-        if self.selector:
-            parts.append(self.selector)
-        return "{" + ",".join(parts) + "}"
+            parts.append(s.route_matcher(route_class))
+        return "{" + ",".join(parts) + "}", base
+
+    def _samples(
+        self, sel: str, base: list[str], start: float, end: float
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], set[tuple[str, ...]]]:
+        """The series at ``start``, their samples up to ``end``, and — when a series is new in
+        the window — the targets (job, instance) already scraped at ``start``."""
+        before = self._query(sel, start)
+        during = self._query(f"{sel}[{max(1, math.ceil(end - start))}s]", end)
+        known = {_key(b["metric"]) for b in before}
+        scraped: set[tuple[str, ...]] = set()
+        if any(_key(x["metric"]) not in known for x in during):
+            alive = ",".join([f"__name__={_quote(self.series.requests)}", *base])
+            found = self._query(f"count by (job, instance) ({{{alive}}})", start)
+            scraped = {_identity(r["metric"]) for r in found}
+        return before, during, scraped
 
     def window(
         self, target: Target, start: float, end: float, route_class: str | None = None
     ) -> WindowStats | NoData:
-        sel = self._matchers(target, route_class)
-        width = max(1, math.ceil(end - start))
+        what = f"{target}" + (f"/{route_class}" if route_class else "")
+        s = self.series
+        if route_class and s.route_label is None:
+            return NoData("metrics.labels.routeClass is not set", target, route_class)
         try:
-            before = self._prom().custom_query(sel, params={"time": repr(start)})
-            during = self._prom().custom_query(f"{sel}[{width}s]", params={"time": repr(end)})
-        except Exception as exc:  # requests' and the client's errors: the policy decides
+            sel, base = self._selectors(target, route_class)
+            totals = _increases(s, *self._samples(sel, base, start, end), start)
+        except httpx.HTTPError as exc:
             reason = f"prometheus {self.url} unreachable: {type(exc).__name__}: {exc}"
             return NoData(reason[:500], target, route_class)
-        totals = _increases(before, during, start)
-        what = f"{target}" + (f"/{route_class}" if route_class else "")
+        except CanaryError as exc:  # refused, no credentials to sign with, no version known
+            return NoData(str(exc)[:500], target, route_class)
         if not totals:
-            return NoData(f"prometheus has no router series for {what}", target, route_class)
-        requests = round(totals.get(("requests_total", ""), 0.0))
+            return NoData(f"prometheus has no {s.requests} series for {what}", target, route_class)
+        requests = round(totals.get(("requests", ""), 0.0))
         if requests == 0:
             reason = f"no requests recorded for {what} in [{start:.0f}, {end:.0f})"
             return NoData(reason, target, route_class)
-        errors = round(totals.get(("errors_total", ""), 0.0))
         buckets = sorted(
-            (math.inf if le == "+Inf" else float(le), round(v))
-            for (name, le), v in totals.items()
-            if name == "request_duration_seconds_bucket"
+            (math.inf if le == "+Inf" else float(le) * s.latency_scale, round(v))
+            for (kind, le), v in totals.items()
+            if kind == "latency"
         )
         return WindowStats(
             requests=requests,
-            errors=min(errors, requests),
+            errors=min(round(totals.get(("errors", ""), 0.0)), requests),
             buckets=tuple(buckets),
             start=float(start),
             end=float(end),
@@ -121,23 +301,63 @@ class PrometheusSource:
 
     def close(self) -> None:
         if self._client is not None:
-            self._client._session.close()
+            self._client.close()
+
+
+def _platform_versions(platform: Any) -> Versions:
+    def versions() -> dict[str, str]:
+        state = platform.describe()
+        return {
+            role: ts.version
+            for role, ts in (("stable", state.stable), ("canary", state.canary))
+            if ts is not None
+        }
+
+    return versions
+
+
+def _error_text(resp: httpx.Response) -> str:
+    """The server's own message: AMP's ``message``, Prometheus' ``error``, or the body."""
+    try:
+        data = resp.json()
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        for key in ("message", "Message", "error"):
+            if isinstance(data.get(key), str):
+                return str(data[key])[:300]
+    return resp.text.strip()[:300] or resp.reason_phrase
+
+
+def _key(metric: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(metric.items()))
+
+
+def _identity(metric: Mapping[str, str]) -> tuple[str, ...]:
+    return tuple(metric.get(label, "") for label in _TARGET_IDENTITY)
 
 
 def _increases(
-    before: list[dict[str, Any]], during: list[dict[str, Any]], start: float
+    series: SeriesMapping,
+    before: list[dict[str, Any]],
+    during: list[dict[str, Any]],
+    scraped: set[tuple[str, ...]],
+    start: float,
 ) -> dict[tuple[str, str], float]:
-    """Sum of each series' increase, grouped by (metric name without prefix, le)."""
-
-    def key(metric: dict[str, str]) -> tuple[tuple[str, str], ...]:
-        return tuple(sorted(metric.items()))
-
-    base = {key(s["metric"]): float(s["value"][1]) for s in before}
+    """Sum of each series' increase, grouped by (requests | errors | latency, le)."""
+    base = {_key(s["metric"]): float(s["value"][1]) for s in before}
     totals: dict[tuple[str, str], float] = defaultdict(float)
-    for series in during:
-        metric = series["metric"]
-        samples = [float(v) for t, v in series["values"] if float(t) > start]
-        inc = series_increase(base.get(key(metric)), samples)
-        name = metric["__name__"].removeprefix(PREFIX)
-        totals[(name, metric.get("le", ""))] += inc
+    for one in during:
+        metric = one["metric"]
+        kind = series.kind(metric)
+        if kind is None:
+            continue
+        baseline = base.get(_key(metric))
+        if baseline is None and _identity(metric) in scraped:
+            baseline = 0.0  # born in the window, on a target scraped before it
+        samples = [float(v) for t, v in one["values"] if float(t) > start]
+        inc = series_increase(baseline, samples)
+        totals[(kind, metric.get("le", ""))] += inc
+        if kind == "requests" and series.is_error(metric):
+            totals[("errors", "")] += inc
     return dict(totals)

@@ -78,7 +78,11 @@ def open_source(kind: str, *, url: str | None, sandbox: str) -> tuple[MetricSour
 
         if running_sandbox(Path(sandbox)) is None:
             raise no_sandbox(sandbox)
-    config = SimpleNamespace(type=kind, url=url, sandbox=sandbox, timeout=5.0)
+    config: object = SimpleNamespace(type=kind, sandbox=sandbox)
+    if kind == "prometheus":  # a Prometheus scraping the sandbox router's /metrics
+        from canaryctl.config.prometheus import PrometheusMetricsConfig
+
+        config = PrometheusMetricsConfig(url=str(url), preset="router")  # type: ignore[call-arg]
     return create_source(config, service="recording", base_dir=Path.cwd()), _LAG[kind]
 
 

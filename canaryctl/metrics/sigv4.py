@@ -1,9 +1,13 @@
 """SigV4 signing for Amazon Managed Service for Prometheus (AMP) query URLs.
 
-The Prometheus source calls ``is_amp_url(url)`` once and, when it is true, adds
-``sign_request(...)``'s headers to every request. Credentials come from the standard chain
+The Prometheus source's HTTP client gets ``auth_for(url, config.auth)``: a ``SigV4`` auth that
+adds ``sign_request(...)``'s headers to every request when the pipeline says ``auth: {type:
+sigv4}``, or by default when ``is_amp_url(url)``. Credentials come from the standard chain
 (environment, profile, the GitHub OIDC role's web identity, instance/task role) through
-canaryctl's boto3 session; the service name is ``aps``.
+canaryctl's boto3 session; the service name is ``aps``. AMP refuses unsigned query requests
+(https://docs.aws.amazon.com/prometheus/latest/userguide/AMP-onboard-query-APIs.html); the
+query API is ``GET``/``POST /workspaces/<id>/api/v1/query``, IAM action ``aps:QueryMetrics``
+(https://docs.aws.amazon.com/prometheus/latest/userguide/AMP-APIReference-QueryMetrics.html).
 
 AWS recomputes the canonical query string from the request it receives (RFC 3986: every byte
 but ``A-Z a-z 0-9 - _ . ~`` percent-encoded, parameters sorted). ``sign_request`` signs that
@@ -14,14 +18,16 @@ canonical form, so the request must carry the same bytes: send GET requests to
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+import httpx
 
 from canaryctl import aws
 from canaryctl.errors import MetricsError
 
-__all__ = ["amp_region", "canonical_url", "is_amp_url", "sign_request"]
+__all__ = ["SigV4", "amp_region", "auth_for", "canonical_url", "is_amp_url", "sign_request"]
 
 # aps-workspaces.<region>.amazonaws.com (and the FIPS and China partition spellings)
 _AMP_HOST = re.compile(
@@ -67,7 +73,7 @@ def sign_request(
 
     region = region or amp_region(url)
     if not region:
-        raise MetricsError(f"cannot tell the AWS region of {url}: set metrics.region")
+        raise MetricsError(f"cannot tell the AWS region of {url}: set metrics.auth.region")
     creds = credentials if credentials is not None else aws.session().get_credentials()
     if creds is None:
         raise MetricsError(f"no AWS credentials to sign requests to {url}")
@@ -78,3 +84,45 @@ def sign_request(
         request.headers[name] = value
     SigV4Auth(frozen, "aps", region).add_auth(request)
     return {name: str(value) for name, value in request.headers.items()}
+
+
+class SigV4(httpx.Auth):
+    """httpx auth: each request is re-encoded to its canonical URL and signed (service ``aps``).
+    ``region`` None: the URL's (AMP), else the AWS configuration's."""
+
+    def __init__(self, region: str | None = None, *, credentials: Any = None) -> None:
+        self.region = region
+        self.credentials = credentials
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        url = canonical_url(str(request.url))
+        region = self.region or amp_region(url) or _configured_region(url)
+        # Only the Host header and the signature's own headers are signed: anything a proxy
+        # may rewrite (Connection, Accept-Encoding) stays out of the signature.
+        signed = {"Content-Type": request.headers["Content-Type"]} if request.content else {}
+        headers = sign_request(
+            request.method, url, signed, request.content, region, credentials=self.credentials
+        )
+        request.url = httpx.URL(url)
+        request.headers.update(headers)
+        yield request
+
+
+def _configured_region(url: str) -> str:
+    region = aws.session().region_name
+    if not region:
+        raise MetricsError(
+            f"cannot tell the AWS region to sign requests to {url} with: set metrics.auth.region"
+        )
+    return str(region)
+
+
+def auth_for(url: str, config: Any) -> SigV4 | None:
+    """The auth of the Prometheus source: ``config`` is the pipeline's ``metrics.auth``
+    (``{type: sigv4, region}``, ``{type: none}``, or None: sign AMP URLs only)."""
+    kind = getattr(config, "type", None)
+    if kind == "none":
+        return None
+    if kind == "sigv4" or (kind is None and is_amp_url(url)):
+        return SigV4(getattr(config, "region", None))
+    return None

@@ -21,6 +21,7 @@ def test_prometheus_stopped_during_analysis_rolls_back_on_missing_data(
     sets = {
         "metrics.type": "prometheus",
         "metrics.url": prom.url,
+        "metrics.preset": "router",
         "analysis.window": "60s",
         "analysis.interval": "2s",
     }

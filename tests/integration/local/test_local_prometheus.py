@@ -10,7 +10,7 @@ import pytest
 
 from canaryctl.metrics.base import NoData, Target, WindowStats
 from canaryctl.metrics.embedded import EmbeddedSource
-from canaryctl.metrics.prometheus import PrometheusSource
+from canaryctl.metrics.prometheus import PrometheusSource, SeriesMapping
 
 pytestmark = pytest.mark.integration
 
@@ -42,7 +42,10 @@ def test_embedded_and_prometheus_agree_on_the_same_traffic(
     time.sleep(2.5)  # the scrape after the last request lands inside the window
     end = time.time()
     time.sleep(0.5)
-    embedded, prom_src = EmbeddedSource(router.admin), PrometheusSource(prom.url, timeout=5)
+    embedded, prom_src = (
+        EmbeddedSource(router.admin),
+        PrometheusSource(prom.url, series=SeriesMapping.preset("router"), timeout=5),
+    )
     try:
         for target in (Target.STABLE, Target.CANARY):
             for rc in (None, "wallet", "leaderboard"):
