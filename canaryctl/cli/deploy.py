@@ -87,6 +87,8 @@ def deploy(
     variables = rt.parse_env(env)
     rt.validate_version(version)
     loaded = load_pipeline(pipeline, set_ or ())
+    for warning in loaded.warnings:
+        sys.stderr.write(f"warning: {warning}\n")
     store = rt.store_for(state, loaded.pipeline)
     held = _converge_target(store, loaded, version)
     if held is not None:

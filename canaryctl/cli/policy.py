@@ -6,7 +6,7 @@ The commands parse flags and print; the work is in ``canaryctl.analysis.backtest
 # No `from __future__ import annotations` here: Typer builds every command's parameters for
 # any --help, and string annotations cost it an eval each (about 10% of `canaryctl --help`).
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -37,19 +37,21 @@ def validate(
     from canaryctl.errors import EXIT_INVALID, ConfigError
 
     mode = rt.output_mode(output)
-    results = []
+    results: list[dict[str, Any]] = []
     for name in files:
         try:
             loaded = load_any(name)
         except ConfigError as exc:
             results.append({"file": name, "valid": False, "error": str(exc)})
             continue
+        warnings: list[str] = []
         if isinstance(loaded, LoadedPolicy):
             what = f"policy with {len(loaded.rules)} SLOs"
         else:
             steps = ", ".join(s.describe() for s in loaded.plan.steps)
             what = f"pipeline for {loaded.pipeline.service}: {steps}; {len(loaded.plan.rules)} SLOs"
-        results.append({"file": name, "valid": True, "summary": what})
+            warnings = list(loaded.warnings)
+        results.append({"file": name, "valid": True, "summary": what, "warnings": warnings})
     if mode == "json":
         sys.stdout.write(json.dumps(results, indent=2) + "\n")
     else:
@@ -57,6 +59,8 @@ def validate(
             if r["valid"]:
                 sys.stdout.write(f"ok: {r['file']}: {r['summary']}\n")
     for r in results:
+        for warning in r.get("warnings", ()):
+            sys.stderr.write(f"warning: {warning}\n")
         if not r["valid"]:
             sys.stderr.write(f"error: {r['error']}\n")
     if not all(r["valid"] for r in results):

@@ -28,7 +28,7 @@ from canaryctl.config.policy import (
 from canaryctl.config.units import format_duration
 from canaryctl.rollout.plan import LoadHookSpec, Plan, RuleSpec, StepSpec
 
-__all__ = ["build_plan", "compile_rules"]
+__all__ = ["build_plan", "compile_rules", "rule_location"]
 
 
 _SETTINGS = (
@@ -169,6 +169,19 @@ def compile_rules(policy: Policy, source: Source) -> tuple[RuleSpec, ...]:
             ("slos",), "every SLO is required: false; keep at least one required SLO (e.g. all)"
         )
     return tuple(rules)
+
+
+# The policy key of each part of a rule's name after its route class (``compile_rules``).
+_KEYS = {"error_rate": "errorRate", "relative": "relative", "shape": "shape"}
+
+
+def rule_location(rule: RuleSpec) -> tuple[Any, ...]:
+    """Where ``compile_rules`` found ``rule`` in its policy (``slos.wallet.latency.p95``)."""
+    route = rule.slo.route_class or ALL_ROUTES
+    parts = rule.name.removeprefix(f"{route}.").split(".")
+    if parts[0] not in _KEYS:  # a quantile bound: latency.pXX
+        return ("slos", route, "latency", *parts)
+    return ("slos", route, *(_KEYS.get(p, p) for p in parts))
 
 
 def _analyze_step(

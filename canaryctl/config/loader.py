@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ from canaryctl.config.environments import OutputsSource, resolve_outputs
 from canaryctl.config.overrides import apply_sets
 from canaryctl.config.pipeline import Pipeline
 from canaryctl.config.policy import Policy
+from canaryctl.config.preflight import check_source
 from canaryctl.config.yamlload import LineDict, load_yaml
 from canaryctl.errors import ConfigError
 from canaryctl.rollout.plan import Plan, RuleSpec
@@ -33,6 +34,7 @@ class LoadedPolicy:
     path: str
     policy: Policy
     rules: tuple[RuleSpec, ...]
+    source: Source | None = field(default=None, repr=False, compare=False)  # for locations
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,9 @@ class LoadedPipeline:
     policy: LoadedPolicy
     plan: Plan
     sets: tuple[str, ...] = ()
+    # What the pipeline may not do as its author expects (an SLO its source cannot answer
+    # that does not hold a release up): ``file:line: field: problem`` lines for the CLI.
+    warnings: tuple[str, ...] = ()
 
     def snapshot(self) -> dict[str, Any]:
         """What the deployment record keeps so ``resume`` does not depend on the files."""
@@ -66,7 +71,7 @@ def load_policy(path: str | os.PathLike[str]) -> LoadedPolicy:
     source = Source(name, data)
     _expect_kind(data, source, "Policy")
     policy = validate(Policy, source)
-    return LoadedPolicy(name, policy, compile_rules(policy, source))
+    return LoadedPolicy(name, policy, compile_rules(policy, source), source)
 
 
 def _policy_path(pipeline_path: str, pipeline: Pipeline) -> str:
@@ -101,7 +106,9 @@ def load_pipeline(
         raise source.error(("policy",), f"policy file {policy_path} not found")
     policy = load_policy(policy_path)
     plan = build_plan(pipeline, policy.policy, policy.rules, source)
-    return LoadedPipeline(name, pipeline, policy, plan, sets)
+    assert policy.source is not None
+    warnings = check_source(pipeline, source, plan.rules, policy.source)
+    return LoadedPipeline(name, pipeline, policy, plan, sets, warnings)
 
 
 def load_any(path: str) -> LoadedPipeline | LoadedPolicy:

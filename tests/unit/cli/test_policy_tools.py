@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from canaryctl.cli.main import main
 from canaryctl.config.units import parse_duration
 from canaryctl.metrics.base import Target, WindowStats
 from canaryctl.metrics.embedded import EmbeddedSource
@@ -26,17 +25,6 @@ SEQUENTIAL = str(RECORDINGS / "sequential-policy.yaml")
 SHIPPED = str(ROOT / "policies" / "gamebackend.yaml")
 THRESHOLD = str(ROOT / "policies" / "gamebackend-threshold.yaml")
 Run = Callable[..., tuple[int, str, str]]
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str]) -> Run:
-    def run(*argv: str) -> tuple[int, str, str]:
-        with pytest.raises(SystemExit) as info:
-            main(list(argv))
-        out, err = capsys.readouterr()
-        return int(info.value.code or 0), out, err
-
-    return run
 
 
 # --- policy explain --------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from typing import Any
 
 import hcl2
 import pytest
+import yaml
 from hcl2 import SerializationOptions
 
 from canaryctl.config import (
@@ -157,7 +158,12 @@ def test_from_environment_fills_the_ecs_block_and_written_keys_win(write):
     metrics: {type: cloudwatch, fromEnvironment: staging, period: 60s}
     state: s3://${env.staging.outputs.state_bucket}/canaryctl/
     """
-    loaded = load_pipeline(write(body), outputs={"staging": STAGING})
+    path = write(body)
+    # CloudWatch answers whole target groups only: the shipped policy's `all` SLOs
+    policy = yaml.safe_load((path.parent / "policy.yaml").read_text(encoding="utf-8"))
+    policy["slos"] = {"all": policy["slos"]["all"]}
+    (path.parent / "policy.yaml").write_text(yaml.safe_dump(policy), encoding="utf-8")
+    loaded = load_pipeline(path, outputs={"staging": STAGING})
     platform = loaded.pipeline.platform
     assert isinstance(platform, EcsPlatformConfig)
     assert platform.cluster == "gamebackend-staging" and platform.region == "eu-west-1"
