@@ -58,11 +58,18 @@ def _deploy(pipeline: Path, version: str) -> list[str]:
 
 @dataclass
 class Staging:
-    """The staging environment in moto (``world``), and how to run canaryctl against it."""
+    """The staging environment in moto (``world``), and how to run canaryctl against it.
+
+    canaryctl's processes see AWS as it really answers (``tests/_aws_behaviour.py``: task sets
+    visible late, stale scale, primary and weight read-backs, S3 403 for missing keys) unless a
+    test sets ``behaviour`` to None; ``behaviour`` holds the layer's switches."""
 
     world: EcsStaging
     tmp: Path
+    layer: Any  # the ``aws_behaviour_subprocess`` fixture: its variable and sitecustomize
     extra_env: dict[str, str] = field(default_factory=dict)
+    behaviour: dict[str, Any] | None = None  # the layer is switched on with the waits
+    hooks: list[str] = field(default_factory=list)  # sitecustomize snippets
     cluster: str = field(init=False)
     service: str = field(init=False)
     blue: str = field(init=False)  # target group ARNs
@@ -113,6 +120,17 @@ platform:
         for github in ("GITHUB_STEP_SUMMARY", "GITHUB_ACTIONS"):  # unless a test sets them
             env.pop(github, None)
         env.update(self.extra_env)
+        snippets = list(self.hooks)
+        if self.behaviour is not None:
+            env[self.layer.env] = json.dumps(self.behaviour)
+            snippets.append(self.layer.source)
+        if snippets:  # botocore hooks on canaryctl's session, through a sitecustomize module
+            hooks = self.tmp / "hooks"
+            hooks.mkdir(exist_ok=True)
+            (hooks / "sitecustomize.py").write_text("\n".join(snippets), encoding="utf-8")
+            env["PYTHONPATH"] = os.pathsep.join(
+                p for p in (str(hooks), env.get("PYTHONPATH", "")) if p
+            )
         return env
 
     def command(self, *args: str) -> list[str]:
@@ -156,11 +174,16 @@ platform:
         """Make canaryctl processes answer 30% of their AWS calls (calls 0, 3, 6 of every 10)
         with ThrottlingException, through botocore's ``before-call`` hook of canaryctl's
         session (a ``sitecustomize`` module on PYTHONPATH); returns the log of calls."""
-        hooks = self.tmp / "hooks"
-        hooks.mkdir(exist_ok=True)
         log = self.tmp / "aws-calls.log"
-        (hooks / "sitecustomize.py").write_text(_THROTTLE.format(log=str(log)), encoding="utf-8")
-        self.extra_env["PYTHONPATH"] = str(hooks)
+        self.hooks.append(_THROTTLE.format(log=str(log)))
+        return log
+
+    def record_writes(self) -> Path:
+        """The AWS behaviour layer logs every write canaryctl makes (UpdateTaskSet,
+        ModifyListener, ...) with the task sets as they then were: one JSON line each."""
+        log = self.tmp / "aws-writes.jsonl"
+        assert self.behaviour is not None, "recording needs the AWS behaviour layer"
+        self.behaviour["record"] = str(log)
         return log
 
     def bucket(self, name: str) -> str:
@@ -188,9 +211,12 @@ platform:
 
 
 @pytest.fixture
-def staging(ecs_staging: Callable[..., EcsStaging], tmp_path: Path) -> Staging:
+def staging(
+    ecs_staging: Callable[..., EcsStaging], tmp_path: Path, aws_behaviour_subprocess: Any
+) -> Staging:
     """Staging in a fresh moto; its primary task set is canaryctl's release of 1.0.0."""
-    return Staging(ecs_staging(primary_external_id="canaryctl/1.0.0"), tmp_path)
+    world = ecs_staging(primary_external_id="canaryctl/1.0.0")
+    return Staging(world, tmp_path, aws_behaviour_subprocess)
 
 
 @pytest.fixture
