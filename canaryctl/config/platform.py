@@ -60,7 +60,13 @@ class EcsPlatformConfig(Model):
     canary_scale_percent: float | None = Field(default=None, gt=0, le=100)
     health_timeout: PositiveDuration = 300.0
     stability_timeout: PositiveDuration = 600.0
-    drain_delay: Duration = 30.0
+    # After scaling the old task set to 0, before deleting it. As long as the target groups'
+    # deregistration delay (Terraform's default, 300 s = the ALB idle timeout): deleting a
+    # task set whose targets are still draining cuts the WebSocket sessions they hold.
+    drain_delay: Duration = 300.0
+    # The target groups' deregistration delay, when known (``fromEnvironment`` passes it):
+    # drainDelay may not be shorter.
+    deregistration_delay: Duration | None = None
     poll_interval: PositiveDuration = 5.0
 
     @model_validator(mode="after")
@@ -69,6 +75,14 @@ class EcsPlatformConfig(Model):
             raise ValueError("set exactly one of listenerArn and listenerRuleArn")
         if self.image is not None and "{" in self.image.replace("{version}", ""):
             raise field_error("image", "only {version} may be substituted")
+        drain, deregistration = self.drain_delay, self.deregistration_delay
+        if deregistration is not None and drain < deregistration:
+            raise field_error(
+                "drainDelay",
+                f"{drain:g} s is shorter than the target groups' deregistrationDelay "
+                f"({deregistration:g} s): the old task set would be deleted while its "
+                "connections (WebSocket sessions) still drain; wait at least as long",
+            )
         return self
 
 

@@ -20,6 +20,9 @@ module "environment" {
   alarm_emails           = var.alarm_emails
   desired_count          = var.desired_count
 
+  deregistration_delay              = var.deregistration_delay
+  health_check_grace_period_seconds = var.health_check_grace_period_seconds
+
   kms_deletion_window_in_days  = 30
   single_nat_gateway           = false
   min_count                    = 2

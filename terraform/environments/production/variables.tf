@@ -55,9 +55,17 @@ variable "create_oidc_provider" {
 }
 
 variable "terraform_state_bucket" {
-  description = "The bucket named in backend.hcl; lets the deploy role read this environment's outputs. null to not allow it."
+  # No default: a pipeline with `fromEnvironment: ENV` (or ${env.ENV.outputs.KEY}) reads this
+  # environment's outputs from its Terraform state with the deploy role, which may read that
+  # object only when the bucket is named here. Set it to null in terraform.tfvars only when no
+  # pipeline deployed by the workflow refers to this environment.
+  description = "The bucket named in backend.hcl: lets the deploy role read this environment's outputs (fromEnvironment). Required; null (explicitly) to not allow it."
   type        = string
-  default     = null
+
+  validation {
+    condition     = var.terraform_state_bucket == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.terraform_state_bucket))
+    error_message = "terraform_state_bucket must be an S3 bucket name (the one in backend.hcl), or null."
+  }
 }
 
 variable "app_secrets" {
@@ -76,4 +84,16 @@ variable "desired_count" {
   description = "Tasks of the service at creation."
   type        = number
   default     = 4
+}
+
+variable "deregistration_delay" {
+  description = "Seconds the ALB keeps a draining task's connections open: WebSocket sessions get up to this long to end when a release is promoted or rolled back. The default equals the ALB idle timeout (300 s), the longest a quiet session lives anyway; canaryctl waits at least this long before deleting the old task set (fromEnvironment passes it as drainDelay)."
+  type        = number
+  default     = 300
+}
+
+variable "health_check_grace_period_seconds" {
+  description = "Seconds ECS ignores failing ALB health checks of a new task. /readyz answers 200 only when RDS and Redis both answer; 120 s covers a cold start and a start during an RDS Multi-AZ failover (60-120 s)."
+  type        = number
+  default     = 120
 }

@@ -47,3 +47,8 @@ output "access_logs_bucket" {
   description = "Bucket receiving the ALB's access logs."
   value       = aws_s3_bucket.access_logs.id
 }
+
+output "deregistration_delay" {
+  description = "Seconds a draining target keeps its connections (canaryctl's drainDelay must be at least this)."
+  value       = var.deregistration_delay
+}

@@ -53,15 +53,26 @@ variable "health_check_path" {
 }
 
 variable "deregistration_delay" {
-  description = "Seconds a draining target keeps its in-flight requests."
+  description = "Seconds a deregistered (draining) target keeps its open connections before the ALB closes them. WebSocket sessions are connections that stay open: the default equals the idle timeout, the longest a quiet session lives anyway. canaryctl's drainDelay must be at least this (the canaryctl_ecs output passes it)."
   type        = number
-  default     = 30
+  default     = 300
+
+  validation {
+    # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/edit-target-group-attributes.html#deregistration-delay
+    condition     = var.deregistration_delay >= 0 && var.deregistration_delay <= 3600
+    error_message = "deregistration_delay must be between 0 and 3600 seconds."
+  }
 }
 
 variable "idle_timeout" {
   description = "Seconds an idle connection stays open; long for the realtime WebSocket gateway."
   type        = number
   default     = 300
+
+  validation {
+    condition     = var.idle_timeout >= 1 && var.idle_timeout <= 4000
+    error_message = "idle_timeout must be between 1 and 4000 seconds."
+  }
 }
 
 variable "deletion_protection" {

@@ -7,6 +7,7 @@
 data "aws_region" "current" {}
 
 locals {
+  launch_type = "FARGATE"
   # ACCESS_LOG: the backend's JSON access log on stdout (awslogs ships it to the log group
   # whose metric filters the observability module defines); var.environment may override it.
   environment = merge({ ACCESS_LOG = var.access_log }, var.environment)
@@ -128,6 +129,17 @@ resource "aws_ecs_service" "this" {
   cluster                 = aws_ecs_cluster.this.arn
   desired_count           = var.desired_count
   enable_ecs_managed_tags = true
+  # Fargate, as the task definition requires and every task set runs: the first one
+  # (`canaryctl ecs adopt`, from the launch_type output) and each canary (the primary's).
+  # Stated here rather than left to the cluster's default capacity provider strategy, so the
+  # service and its task sets say the same thing.
+  launch_type = local.launch_type
+  # How long ECS ignores failing ALB health checks of a new task: /readyz answers 200 only
+  # once RDS and Redis both answer (TLS handshakes, migrations on a cold start), and a task
+  # that is not ready within 3 checks x 10 s would be replaced before it could be.
+  # For an EXTERNAL service it is one of the few service-level parameters (the rest belong to
+  # task sets): https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-type-external.html
+  health_check_grace_period_seconds = var.health_check_grace_period_seconds
 
   # canaryctl, not ECS, decides which version serves: task sets, load balancers and network
   # configuration belong to the task sets it creates.

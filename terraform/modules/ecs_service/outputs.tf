@@ -52,3 +52,8 @@ output "security_group_id" {
   description = "Security group of the tasks (data stores admit it)."
   value       = aws_security_group.service.id
 }
+
+output "launch_type" {
+  description = "Launch type of the service and of every task set (the first one included)."
+  value       = local.launch_type
+}

@@ -73,6 +73,17 @@ variable "secret_arns" {
   default     = []
 }
 
+variable "health_check_grace_period_seconds" {
+  description = "Seconds ECS ignores failing load balancer health checks of a new task. /readyz needs both RDS and Redis: the default covers a cold start (TLS to both, migrations) and a start during an RDS Multi-AZ failover (typically 60-120 s, https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Concepts.MultiAZSingleStandby.html) without replacing tasks that are about to be ready."
+  type        = number
+  default     = 120
+
+  validation {
+    condition     = var.health_check_grace_period_seconds >= 0 && var.health_check_grace_period_seconds <= 2147483647
+    error_message = "health_check_grace_period_seconds must be between 0 and 2147483647."
+  }
+}
+
 variable "desired_count" {
   description = "Tasks at creation; autoscaling owns the count afterwards."
   type        = number

@@ -37,6 +37,8 @@ module "alb" {
   public_subnet_ids   = module.network.public_subnet_ids
   certificate_arn     = var.certificate_arn
   deletion_protection = var.alb_deletion_protection
+
+  deregistration_delay = var.deregistration_delay
 }
 
 module "observability" {
@@ -64,6 +66,8 @@ module "ecs_service" {
   alb_security_group_id = module.alb.security_group_id
   kms_key_arn           = module.kms.key_arn
   log_group_name        = module.observability.log_group_name
+
+  health_check_grace_period_seconds = var.health_check_grace_period_seconds
 
   environment = {
     DATABASE_URL = local.database_url

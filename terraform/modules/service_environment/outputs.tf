@@ -68,6 +68,16 @@ output "task_definition_arn" {
   value       = module.ecs_service.task_definition_arn
 }
 
+output "launch_type" {
+  description = "Launch type of the service and its task sets (the first one's --launch-type)."
+  value       = module.ecs_service.launch_type
+}
+
+output "deregistration_delay" {
+  description = "Seconds the target groups drain a deregistered task (canaryctl's drainDelay is at least this)."
+  value       = module.alb.deregistration_delay
+}
+
 output "container_name" {
   description = "Container the target groups point at."
   value       = module.ecs_service.container_name
@@ -107,6 +117,10 @@ output "canaryctl_ecs" {
       blue  = module.alb.blue_target_group_arn
       green = module.alb.green_target_group_arn
     }
+    # canaryctl deletes an old task set this long after scaling it to 0: no sooner than the
+    # ALB has drained its connections. A pipeline may wait longer, never less (validated).
+    drainDelay          = module.alb.deregistration_delay
+    deregistrationDelay = module.alb.deregistration_delay
   }
 }
 

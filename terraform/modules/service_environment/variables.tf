@@ -118,3 +118,13 @@ variable "state_bucket_force_destroy" {
   description = "Let Terraform delete canaryctl's state bucket with its records in it."
   type        = bool
 }
+
+variable "deregistration_delay" {
+  description = "Seconds the ALB keeps a draining task's connections (WebSocket sessions included); canaryctl's drainDelay is at least this."
+  type        = number
+}
+
+variable "health_check_grace_period_seconds" {
+  description = "Seconds ECS ignores failing ALB health checks of a new task (/readyz needs RDS and Redis)."
+  type        = number
+}

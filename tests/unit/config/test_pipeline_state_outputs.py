@@ -59,6 +59,8 @@ STAGING = {
             "blue": "arn:aws:elasticloadbalancing:eu-west-1:1:targetgroup/gb-blue/1",
             "green": "arn:aws:elasticloadbalancing:eu-west-1:1:targetgroup/gb-green/2",
         },
+        "drainDelay": 300,
+        "deregistrationDelay": 300,
     },
     "canaryctl_cloudwatch": {"region": "eu-west-1"},
 }
@@ -179,6 +181,23 @@ def test_from_environment_fills_the_ecs_block_and_written_keys_win(write):
     assert snapshot["platform"]["cluster"] == "gamebackend-staging"
 
 
+def test_a_drain_shorter_than_the_target_groups_deregistration_delay_is_refused(write):
+    body = """\
+    platform:
+      type: ecs
+      fromEnvironment: staging
+      drainDelay: 30s
+    metrics: {type: embedded}
+    """
+    err = load_error(write(body), outputs={"staging": STAGING})
+    assert (err.line, err.field) == (8, "platform.drainDelay")
+    assert "30 s is shorter than the target groups' deregistrationDelay (300 s)" in err.problem
+    longer = write(body.replace("30s", "10m"))
+    assert load_pipeline(longer, outputs={"staging": STAGING}).pipeline.platform.drain_delay == 600
+    default = write(body.replace("      drainDelay: 30s\n", ""))
+    assert load_pipeline(default, outputs={"staging": STAGING}).pipeline.platform.drain_delay == 300
+
+
 def test_a_whole_value_reference_keeps_its_type(write):
     body = """\
     platform:
@@ -288,5 +307,6 @@ def test_the_ecs_model_and_the_terraform_outputs_and_settings_agree():
     value = outputs["canaryctl_ecs"]["value"]
     assert isinstance(value, dict) and set(value) <= aliases
     settings = set(EcsSettings.__dataclass_fields__)
-    model = set(EcsPlatformConfig.model_fields) - {"type", "health_timeout"}  # the engine's
+    # health_timeout is the engine's; deregistration_delay only bounds drain_delay here
+    model = set(EcsPlatformConfig.model_fields) - {"type", "health_timeout", "deregistration_delay"}
     assert model <= settings

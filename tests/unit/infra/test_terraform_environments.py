@@ -130,8 +130,40 @@ def check_production_protected(lay: Layout) -> list[str]:
     ]
 
 
+def check_outputs_readable(lay: Layout) -> list[str]:
+    """``fromEnvironment`` in the workflow reads the outputs with the deploy role, which may
+    read the state object only when the environment names its bucket: no silent null."""
+    variable = lay.root.variables.get("terraform_state_bucket", {})
+    if "default" in variable:
+        return ["terraform_state_bucket must be stated (no default), or fromEnvironment fails"]
+    oidc = str(lay.wrapper.modules.get("github_oidc", {}).get("terraform_state", ""))
+    if "var.terraform_state_bucket" not in oidc:
+        return ["the deploy role must get read access to the state bucket"]
+    return []
+
+
+def check_drain_and_grace(lay: Layout) -> list[str]:
+    """The WebSocket drain and the /readyz grace period reach the modules, with their
+    documented defaults, and canaryctl's drainDelay comes with the deregistration delay."""
+    problems = []
+    for component, arg, lowest in (
+        ("alb", "deregistration_delay", 300),
+        ("ecs_service", "health_check_grace_period_seconds", 60),
+    ):
+        value = lay.effective(component, arg)
+        if not isinstance(value, int) or value < lowest:
+            problems.append(f"module.{component}.{arg} is {value!r}, must be >= {lowest}")
+    ecs = lay.wrapper.outputs.get("canaryctl_ecs", {}).get("value", {})
+    for key in ("drainDelay", "deregistrationDelay"):
+        if ecs.get(key) != "${module.alb.deregistration_delay}":
+            problems.append(f"canaryctl_ecs.{key} must be the target groups' deregistration delay")
+    return problems
+
+
 CHECKS: dict[str, Callable[[Layout], list[str]]] = {
     "outputs": check_outputs,
+    "outputs readable": check_outputs_readable,
+    "drain and grace": check_drain_and_grace,
     "backend": check_backend,
     "composition": check_composition,
 }
@@ -171,6 +203,36 @@ def test_production_is_protected(layout: Any) -> None:
 STAGING, PRODUCTION = "environments/staging", "environments/production"
 MUTATIONS = [
     ("outputs", "staging", (STAGING, "outputs.tf", 'output "state_bucket"', 'output "bucket"')),
+    (
+        "outputs readable",
+        "production",
+        (
+            PRODUCTION,
+            "variables.tf",
+            'to not allow it."',
+            'to not allow it."\n  default     = null',
+        ),
+    ),
+    (
+        "drain and grace",
+        "staging",
+        (STAGING, "variables.tf", "default     = 300", "default     = 30"),
+    ),
+    (
+        "drain and grace",
+        "production",
+        (PRODUCTION, "variables.tf", "default     = 120", "default     = 0"),
+    ),
+    (
+        "drain and grace",
+        "staging",
+        (
+            WRAPPER,
+            "outputs.tf",
+            "drainDelay          = module.alb",
+            "drainDelay          = 30 + module.alb",
+        ),
+    ),
     (
         "outputs",
         "production",

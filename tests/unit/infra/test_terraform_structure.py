@@ -67,9 +67,30 @@ def check_external_controller(m: Any) -> list[str]:
     problems = []
     if _one(service.get("deployment_controller")).get("type") != "EXTERNAL":
         problems.append("ECS service must use the EXTERNAL deployment controller")
-    for key in ("task_definition", "load_balancer", "network_configuration", "launch_type"):
+    for key in ("task_definition", "load_balancer", "network_configuration"):
         if key in service:
             problems.append(f"{key} belongs to canaryctl's task sets, not the EXTERNAL service")
+    # The service, the task definition and every task set run on Fargate (moto and the
+    # tests create the service the same way); no capacity provider strategy beside it.
+    task = m.resources.get("aws_ecs_task_definition", {}).get("this", {})
+    launch = (
+        m.locals.get("launch_type")
+        if service.get("launch_type") == "${local.launch_type}"
+        else None
+    )
+    if launch != "FARGATE" or "capacity_provider_strategy" in service:
+        problems.append("the service's launch type must be FARGATE (local.launch_type)")
+    if task.get("requires_compatibilities") != [launch]:
+        problems.append("the task definition must require the service's launch type")
+    if m.outputs.get("launch_type", {}).get("value") != "${local.launch_type}":
+        problems.append("output launch_type (the first task set's) must be local.launch_type")
+    grace = m.variables.get("health_check_grace_period_seconds", {})
+    if (
+        service.get("health_check_grace_period_seconds")
+        != ("${var.health_check_grace_period_seconds}")
+        or not 60 <= int(grace.get("default", 0)) <= 600
+    ):
+        problems.append("a health-check grace period (60-600 s by default) for /readyz")
     if "desired_count" not in _one(service.get("lifecycle")).get("ignore_changes", []):
         problems.append("desired_count must be ignored: autoscaling owns it")
     if "aws_appautoscaling_target" not in m.resources:
@@ -89,6 +110,20 @@ def check_access_log(m: Any) -> list[str]:
     definitions = str(task.get("container_definitions", ""))
     if "local.environment" not in definitions or 'logDriver = "awslogs"' not in definitions:
         problems.append("the container must take local.environment and log with awslogs")
+    return problems
+
+
+def check_drain(m: Any) -> list[str]:
+    """Target groups drain at least as long as a quiet WebSocket session lives (the ALB's idle
+    timeout), and say how long so that canaryctl's drainDelay can be checked against it."""
+    problems = []
+    groups = m.resources.get("aws_lb_target_group", {}).get("this", {})
+    delay = m.variables.get("deregistration_delay", {}).get("default", 0)
+    idle = m.variables.get("idle_timeout", {}).get("default", 0)
+    if groups.get("deregistration_delay") != "${var.deregistration_delay}" or delay < idle:
+        problems.append(f"deregistration_delay ({delay}) shorter than the idle timeout ({idle})")
+    if m.outputs.get("deregistration_delay", {}).get("value") != "${var.deregistration_delay}":
+        problems.append("output deregistration_delay is missing")
     return problems
 
 
@@ -203,6 +238,7 @@ CASES: dict[str, tuple[str, Check]] = {
     "weighted listener": ("modules/alb", check_weighted_listener),
     "external controller": ("modules/ecs_service", check_external_controller),
     "access log": ("modules/ecs_service", check_access_log),
+    "drain": ("modules/alb", check_drain),
     "postgres": ("modules/data", check_postgres),
     "redis": ("modules/data", check_redis),
     "oidc trust": ("modules/github_oidc", check_oidc_trust),
@@ -228,6 +264,16 @@ MUTATIONS = [
     ),
     ("weighted listener", "main.tf", "weight = 0", "weight = 10"),
     ("external controller", "main.tf", 'type = "EXTERNAL"', 'type = "ECS"'),
+    ("external controller", "main.tf", 'launch_type = "FARGATE"', 'launch_type = "EC2"'),
+    ("external controller", "main.tf", "  launch_type = local.launch_type\n", ""),
+    ("external controller", "variables.tf", "default     = 120", "default     = 0"),
+    (
+        "drain",
+        "variables.tf",
+        "default     = 300\n\n  validation {\n    # https",
+        "default     = 30\n\n  validation {\n    # https",
+    ),
+    ("drain", "outputs.tf", 'output "deregistration_delay"', 'output "other"'),
     ("access log", "variables.tf", 'default     = "stdout"', 'default     = "off"'),
     ("access log", "main.tf", "ACCESS_LOG = var.access_log", "OTHER = var.access_log"),
     ("access log", "main.tf", 'logDriver = "awslogs"', 'logDriver = "json-file"'),
