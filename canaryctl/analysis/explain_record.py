@@ -26,6 +26,7 @@ __all__ = ["by_person", "deployment_facts"]
 
 _HEADLINE = {
     "promoted": "was PROMOTED",
+    "unchanged": "changed NOTHING (already the stable version)",
     "rolled_back": "was ROLLED BACK",
     "paused": "is PAUSED (a person must act)",
     "failed": "FAILED",
@@ -161,6 +162,8 @@ def _text(record: Record, status: str, facts: dict[str, Any]) -> list[str]:
         f"Deployment {record['id']}: {record['service']} {record.get('stable_version') or '?'} "
         f"→ {record['canary_version']} {_HEADLINE.get(status, status)}{took}."
     ]
+    if record.get("task_definition_arn"):
+        lines.append(f"Task definition: {record['task_definition_arn']}.")
     cause = facts["cause"]
     if record.get("reason"):
         because = f" ({_CAUSE[cause]})" if cause in _CAUSE else ""
@@ -227,6 +230,7 @@ def deployment_facts(record: Record, status: str) -> dict[str, Any]:
         "service": record["service"],
         "stable_version": record.get("stable_version"),
         "canary_version": record.get("canary_version"),
+        "task_definition_arn": record.get("task_definition_arn"),
         "status": status,
         "phase": record.get("phase"),
         "reason": record.get("reason", ""),

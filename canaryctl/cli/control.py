@@ -73,7 +73,7 @@ def _control(
     store = rt.store_for(state_dir)
     record = store.load(deployment_id)
     status = status_of(record)
-    if status in ("promoted", "rolled_back"):
+    if status in ("promoted", "rolled_back", "unchanged"):
         if status not in _GOAL[action]:
             raise InvalidInput(f"deployment {deployment_id} is already {status.replace('_', ' ')}")
         rt.emit(record, mode)
@@ -145,7 +145,7 @@ def resume(
     mode = rt.output_mode(output)
     store = rt.store_for(state_dir)
     record = store.load(deployment_id)
-    if status_of(record) in ("promoted", "rolled_back"):
+    if status_of(record) in ("promoted", "rolled_back", "unchanged"):
         raise SystemExit(rt.emit(record, mode))
     if engine_alive(record):
         if record["phase"] != "paused":

@@ -12,8 +12,10 @@ from canaryctl.cli.main import app
 __all__ = ["deploy"]
 
 
-def _converge_target(store: Any, loaded: Any, version: str) -> dict[str, Any] | None:
-    """The unfinished deployment of the same version and pipeline that nobody runs any more:
+def _converge_target(
+    store: Any, loaded: Any, version: str, release: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The unfinished deployment of the same release and pipeline that nobody runs any more:
     re-running the same deploy continues it instead of refusing."""
     from canaryctl.errors import CanaryError
     from canaryctl.rollout.record import FINAL, Phase, engine_alive
@@ -27,6 +29,7 @@ def _converge_target(store: Any, loaded: Any, version: str) -> dict[str, Any] | 
         return None
     same = (
         held.get("canary_version") == version
+        and (held.get("release") or {}) == release
         and held.get("config", {}).get("pipeline_path") == loaded.path
         and Phase(held["phase"]) not in FINAL - {Phase.FAILED}
     )
@@ -40,6 +43,22 @@ def deploy(
     env: Annotated[
         list[str] | None,
         typer.Option("--env", help="KEY=VALUE for the canary task set only (repeatable)."),
+    ] = None,
+    image: Annotated[
+        str | None,
+        typer.Option(
+            "--image",
+            help="ECS: the image of the pipeline's container (platform.containerName), "
+            "instead of platform.image's template.",
+        ),
+    ] = None,
+    task_definition: Annotated[
+        str | None,
+        typer.Option(
+            "--task-definition",
+            help="ECS: a task definition file (JSON of `aws ecs describe-task-definition` or "
+            "amazon-ecs-render-task-definition) or ARN to run, instead of the stable one's.",
+        ),
     ] = None,
     set_: Annotated[
         list[str] | None,
@@ -71,14 +90,16 @@ def deploy(
 ) -> None:
     """Release VERSION as a canary, judge it against the policy's SLOs, promote or roll back.
 
-    Exit codes: 0 promoted, 2 invalid input, 3 rolled back, 4 paused or inconclusive,
-    5 another deployment of the service holds the lock, 1 anything else.
+    Exit codes: 0 promoted (or unchanged: VERSION is already the stable version), 2 invalid
+    input, 3 rolled back, 4 paused or inconclusive, 5 another deployment of the service holds
+    the lock, 1 anything else.
     """
     import os
     import sys
     import time
 
     from canaryctl.cli import runtime as rt
+    from canaryctl.cli.releases import check_release, release_from_flags
     from canaryctl.config import load_pipeline
     from canaryctl.errors import LockHeld
     from canaryctl.rollout.record import new_record
@@ -86,11 +107,13 @@ def deploy(
     mode = rt.output_mode(output)
     variables = rt.parse_env(env)
     rt.validate_version(version)
+    release = release_from_flags(image, task_definition)  # before Terraform or AWS
     loaded = load_pipeline(pipeline, set_ or ())
+    check_release(release, loaded.pipeline.platform)
     for warning in loaded.warnings:
         sys.stderr.write(f"warning: {warning}\n")
     store = rt.store_for(state, loaded.pipeline)
-    held = _converge_target(store, loaded, version)
+    held = _converge_target(store, loaded, version, release)
     if held is not None:
         sys.stderr.write(f"continuing deployment {held['id']} (same version and pipeline)\n")
         if (
@@ -114,6 +137,7 @@ def deploy(
         config=loaded.snapshot(),
         cwd=os.getcwd(),
         now=time.time(),
+        release=release,
     )
     record["state"] = str(store.root)  # where `status`/`resume` find it (the job summary says)
     try:

@@ -31,14 +31,17 @@ class Weights:
 
 @dataclass(frozen=True)
 class CanarySpec:
-    """What to start as the canary: the version, its image (ECS) and the environment overrides
-    that apply to the canary only (``deploy --env``)."""
+    """What to start as the canary: the version, the environment overrides that apply to the
+    canary only (``deploy --env``) and, on ECS, what it runs (``deploy --image``,
+    ``--task-definition``): an image, a task definition ARN, or ``definition``, a task
+    definition to register (RegisterTaskDefinition's parameters, read from a file)."""
 
     version: str
     env: dict[str, str] = field(default_factory=dict)
     image: str | None = None
     task_definition: str | None = None
     scale_percent: float = 100.0
+    definition: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,16 @@ from canaryctl.rollout.record import status_of
 
 __all__ = ["annotation", "write_annotation"]
 
-_LEVEL = {"promoted": "notice", "rolled_back": "error", "failed": "error", "paused": "warning"}
+_LEVEL = {
+    "promoted": "notice",
+    "unchanged": "notice",
+    "rolled_back": "error",
+    "failed": "error",
+    "paused": "warning",
+}
 _TITLE = {
     "promoted": "canary promoted",
+    "unchanged": "nothing to deploy",
     "rolled_back": "canary rolled back",
     "failed": "canary deployment failed",
     "paused": "canary paused: a person must act",

@@ -29,6 +29,7 @@ __all__ = ["EventPrinter", "LiveReporter", "final_report", "render"]
 _STYLE = {"pass": "green", "fail": "bold red", "inconclusive": "yellow", "error": "magenta"}
 _STATUS_STYLE = {
     "promoted": "bold green",
+    "unchanged": "bold green",
     "rolled_back": "bold red",
     "paused": "bold yellow",
     "failed": "bold red",

@@ -21,7 +21,14 @@ from canaryctl.state.file import DEFAULT_STATE_DIR
 
 __all__ = ["describe_rule", "job_summary", "write_job_summary"]
 
-_ICON = {"promoted": "✅", "rolled_back": "❌", "paused": "⏸️", "failed": "💥", "running": "⏳"}
+_ICON = {
+    "promoted": "✅",
+    "unchanged": "✅",
+    "rolled_back": "❌",
+    "paused": "⏸️",
+    "failed": "💥",
+    "running": "⏳",
+}
 _OUTCOME_ICON = {"pass": "✅", "fail": "❌", "inconclusive": "⚠️", "error": "❔"}
 _CAUSE = {
     "slo": "the canary failed its SLOs; traffic is back on the stable version",
@@ -80,7 +87,16 @@ def _facts(record: dict[str, Any]) -> list[str]:
             took,
         ),
         "",
+        *_task_definition(record),
     ]
+
+
+def _task_definition(record: dict[str, Any]) -> list[str]:
+    arn = record.get("task_definition_arn")
+    if not arn:
+        return []
+    source = (record.get("release") or {}).get("task_definition_file")
+    return [f"Task definition: `{arn}`" + (f" (from `{source}`)" if source else ""), ""]
 
 
 def _steps(record: dict[str, Any]) -> list[str]:

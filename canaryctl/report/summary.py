@@ -86,6 +86,10 @@ def summary(record: dict[str, Any], now: float | None = None) -> dict[str, Any]:
         "service": record["service"],
         "stable_version": record.get("stable_version"),
         "canary_version": record.get("canary_version"),
+        # ECS: the task definition the canary's task set runs (registered by canaryctl)
+        "task_definition_arn": record.get("task_definition_arn"),
+        "image": (record.get("release") or {}).get("image"),
+        "task_definition_file": (record.get("release") or {}).get("task_definition_file"),
         "phase": record["phase"],
         "reason": record.get("reason", ""),
         "cause": (record.get("outcome") or {}).get("cause"),

@@ -1,7 +1,8 @@
 """The rollout engine: a phase machine over a write-ahead deployment record.
 
     pending → starting_canary → shifting → analyzing → … (steps) → promoting → promoted
-                         └──────────────┴──────┴────────→ rolling_back → rolled_back
+       │                 └──────────────┴──────┴────────→ rolling_back → rolled_back
+       └→ unchanged (the version is already the stable one: nothing to do)
     paused (a pause step, a person, onFailure: pause, inconclusive); failed (could not
     promote or roll back; ``resume``/``abort`` retries)
 
@@ -178,7 +179,8 @@ class Engine(AnalyzingMixin):
                     "finish or abort its deployment first"
                 )
             if state.stable.version == canary and state.canary is None:
-                raise InvalidInput(f"version {canary} is already the stable version")
+                self._unchanged(state)
+                return
             if self.hooks is not None:
                 self.hooks.check(self.plan.load_hooks)
             elif self.plan.load_hooks:
@@ -193,14 +195,34 @@ class Engine(AnalyzingMixin):
         self._phase(Phase.STARTING_CANARY, f"{state.stable.version} → {canary}")
         self._save()
 
+    def _unchanged(self, state: Any) -> None:
+        """Re-running the release of the stable version (a re-run job, a retried workflow):
+        nothing to do, and nothing was wrong with the request."""
+        self.rec["stable_version"] = state.stable.version
+        self.rec["weights"] = weights_dict(state.weights)
+        self.rec["task_definition_arn"] = state.stable.details.get("task_definition")
+        self._finish(
+            Phase.UNCHANGED,
+            f"version {state.stable.version} is already the stable version; nothing changed",
+        )
+
     def _starting_canary(self) -> None:
-        spec = CanarySpec(version=self.rec["canary_version"], env=dict(self.rec["env"]))
+        release = self.rec.get("release") or {}
+        spec = CanarySpec(
+            version=self.rec["canary_version"],
+            env=dict(self.rec["env"]),
+            image=release.get("image"),
+            task_definition=release.get("task_definition"),
+            definition=release.get("definition"),
+        )
         try:
-            self.platform.start_canary(spec)
+            started = self.platform.start_canary(spec)
             self.platform.wait_healthy(self.plan.health_timeout_s)
         except PlatformError as exc:
             self._fail(f"the canary did not start: {exc}", "unhealthy")
             return
+        # What the canary runs, as the platform registered it (ECS: the task definition ARN)
+        self.rec["task_definition_arn"] = started.details.get("task_definition")
         self._event("canary healthy")
         self._enter_step(0)
 

@@ -1,6 +1,8 @@
 """The deployment record: a plain JSON dict, saved before every side effect.
 
 Fields (all JSON): ``id``, ``service``, ``stable_version``, ``canary_version``, ``env``,
+``release`` (image, task definition ARN or file and its definition, as ``deploy`` was given
+them), ``task_definition_arn`` (what the canary's task set runs, once started),
 ``phase`` (``Phase``), ``reason``, ``step_index``, ``weights`` / ``target_weights``,
 ``steps`` (kind, weight, start, end), ``analysis`` (the current analyze step's window),
 ``counters`` (per SLO: checks, failures, consecutive missing), ``verdicts``, ``events``,
@@ -54,16 +56,19 @@ class Phase(StrEnum):
     ROLLING_BACK = "rolling_back"
     ROLLED_BACK = "rolled_back"
     FAILED = "failed"
+    UNCHANGED = "unchanged"  # the version was already the stable one: nothing was done
 
 
-FINAL = frozenset({Phase.PROMOTED, Phase.ROLLED_BACK, Phase.FAILED})
+FINAL = frozenset({Phase.PROMOTED, Phase.ROLLED_BACK, Phase.FAILED, Phase.UNCHANGED})
 _STATUS = {
+    Phase.UNCHANGED: "unchanged",
     Phase.PROMOTED: "promoted",
     Phase.ROLLED_BACK: "rolled_back",
     Phase.PAUSED: "paused",
     Phase.FAILED: "failed",
 }
 _EXIT = {
+    "unchanged": EXIT_OK,
     "promoted": EXIT_OK,
     "rolled_back": EXIT_ROLLED_BACK,
     "paused": EXIT_INCONCLUSIVE,
@@ -84,6 +89,7 @@ def new_record(
     config: dict[str, Any],
     cwd: str,
     now: float,
+    release: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     return {
         "record_version": RECORD_VERSION,
@@ -92,6 +98,9 @@ def new_record(
         "stable_version": None,
         "canary_version": canary_version,
         "env": dict(env),
+        # what the canary runs beyond the version (deploy --image / --task-definition)
+        "release": dict(release or {}),
+        "task_definition_arn": None,  # set when the canary has started (ECS)
         "phase": Phase.PENDING.value,
         "reason": "",
         "step_index": -1,
@@ -127,12 +136,14 @@ def new_record(
 
 
 def status_of(record: dict[str, Any]) -> str:
-    """promoted | rolled_back | paused | failed, or ``running`` while in progress."""
+    """promoted | rolled_back | paused | failed | unchanged, or ``running`` while in
+    progress."""
     return _STATUS.get(Phase(record["phase"]), "running")
 
 
 def exit_code(record: dict[str, Any]) -> int:
-    """0 promoted, 3 rolled back, 4 paused, 1 failed (and 1 if somehow still running)."""
+    """0 promoted or unchanged, 3 rolled back, 4 paused, 1 failed (and 1 if somehow still
+    running)."""
     return _EXIT.get(status_of(record), EXIT_UNEXPECTED)
 
 

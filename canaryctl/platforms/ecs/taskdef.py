@@ -1,4 +1,5 @@
-"""A new task definition revision for the canary, derived from the stable one.
+"""A new task definition revision for the canary, derived from the stable one or from a
+task definition given to ``deploy`` (an ARN, or a file: ``taskdef_file``).
 
 Only the chosen container's image and environment change. The revision is tagged with a
 fingerprint of what it was derived from, so a resumed ``start_canary`` finds the revision it
@@ -15,6 +16,7 @@ from typing import Any
 
 from canaryctl.errors import InvalidInput, PlatformError
 from canaryctl.platforms.base import CanarySpec
+from canaryctl.platforms.ecs.taskdef_file import content_id
 
 __all__ = [
     "FINGERPRINT_TAG",
@@ -42,7 +44,7 @@ def pick_container(
             if candidate not in names:
                 raise InvalidInput(
                     f"platform.containerName: no container {candidate!r} in "
-                    f"{definition.get('taskDefinitionArn')} (containers: {', '.join(names)})"
+                    f"{_name(definition)} (containers: {', '.join(names)})"
                 )
             return candidate
     if len(names) == 1:
@@ -51,6 +53,11 @@ def pick_container(
         f"platform.containerName: required, the task definition has {len(names)} containers "
         f"({', '.join(names)})"
     )
+
+
+def _name(definition: Mapping[str, Any]) -> str:
+    arn = definition.get("taskDefinitionArn")
+    return str(arn) if arn else f"the task definition of family {definition.get('family')}"
 
 
 def image_version(image: str) -> str:
@@ -97,7 +104,7 @@ def register_kwargs(
     kwargs = {k: v for k, v in definition.items() if k in allowed and v not in (None, [], {})}
     if "family" not in kwargs or "containerDefinitions" not in kwargs:
         raise PlatformError("the stable task definition has no family or containers")
-    merged = {t["key"]: t["value"] for t in tags}
+    merged = {t["key"]: t.get("value", "") for t in tags if t.get("key")}
     if merged:
         kwargs["tags"] = [{"key": k, "value": v} for k, v in merged.items()]
     return kwargs
@@ -142,6 +149,10 @@ class TaskDefinitions:
     def for_canary(self, primary: Mapping[str, Any], spec: CanarySpec, template: str | None) -> str:
         """The task definition ARN of the canary: the given one as is, or a revision derived
         from it (or from the stable one) with the new image and the environment overrides."""
+        if spec.definition is not None:  # deploy --task-definition FILE
+            base = {**spec.definition}
+            container = self.container(base, primary)
+            return self._register(base, container, spec.image or self.image(base, container), spec)
         image = spec.image
         if image is None and template and spec.task_definition is None:
             image = template.replace("{version}", spec.version)
@@ -152,14 +163,15 @@ class TaskDefinitions:
         if image is None:
             if spec.task_definition is None:
                 raise InvalidInput(
-                    "no image for the canary: set platform.image (with {version}) or pass "
-                    "an image or a task definition to deploy"
+                    "no image for the canary: set platform.image (with {version}) in the "
+                    "pipeline, or pass deploy --image IMAGE or --task-definition FILE|ARN"
                 )
             image = self.image(base, container)
         return self._register(base, container, image, spec)
 
     def _register(self, base: dict[str, Any], container: str, image: str, spec: CanarySpec) -> str:
-        mark = fingerprint(base["taskDefinitionArn"], container, image, spec.env)
+        origin = base.get("taskDefinitionArn") or content_id(base)
+        mark = fingerprint(str(origin), container, image, spec.env)
         latest = self._latest(base["family"])
         if latest and {"key": FINGERPRINT_TAG, "value": mark} in latest.get("tags", []):
             return str(latest["taskDefinitionArn"])  # registered before a crash: reuse it

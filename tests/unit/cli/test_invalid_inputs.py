@@ -159,6 +159,14 @@ CASES = [
     ("unknown-flag", None, "", "", [*DEPLOY, "--bogus"], "--bogus", "No such option"),
     ("unknown-deployment", None, "", "", ["status", "nope", "--state-dir", "{tmp}/s"],
      "'nope'", "no deployment"),
+    ("image-local", None, "", "", [*DEPLOY, "--image", "repo/gb:2"], "--image",
+     "only the ecs platform runs images (this pipeline: local)"),
+    ("task-definition-missing", None, "", "", [*DEPLOY, "--task-definition", "nope.json"],
+     "--task-definition nope.json", "no such file"),
+    ("task-definition-arn", None, "", "", [*DEPLOY, "--task-definition", "arn:aws:ecs:x"],
+     "--task-definition 'arn:aws:ecs:x'", "not a task definition ARN"),
+    ("task-definition-json", None, "", "", [*DEPLOY, "--task-definition", "{p}"],
+     "p.yaml:1", "not JSON"),
 ]  # fmt: skip
 
 

@@ -155,9 +155,15 @@ def test_no_stable_task_set_fails_before_any_change(harness):
     assert harness.platform.calls == ["describe"]
 
 
-def test_deploying_the_stable_version_is_refused(harness):
-    with pytest.raises(InvalidInput, match="already the stable version"):
-        harness.run(harness.new(version="v1"))
+def test_deploying_the_stable_version_changes_nothing_and_succeeds(harness):
+    record = harness.run(harness.new(version="v1"))
+
+    assert (status_of(record), exit_code(record)) == ("unchanged", 0)
+    assert record["reason"] == "version v1 is already the stable version; nothing changed"
+    assert record["stable_version"] == "v1" and record["finished_at"] is not None
+    assert harness.platform.calls == ["describe"]  # no task set started, no weight changed
+    assert harness.store.holder("gamebackend") is None
+    assert harness.reload()["phase"] == "unchanged"
 
 
 def test_lock_held_by_another_deployment_is_refused_naming_it(harness):
