@@ -1,9 +1,11 @@
 """Fault injection for canary demonstrations: ``GAMEBACKEND_FAULTS``.
 
-Grammar: comma-separated items, each ``latency=<duration>[@<probability>]`` or
-``errors=<probability>``. Durations take ``ms`` or ``s``; probabilities are in [0, 1]
-(a ``%`` suffix is accepted). Example: ``latency=300ms@0.2,errors=0.05`` adds 300 ms to 20% of
-requests and answers 5% with HTTP 500. Faults apply to ``/v1`` routes only, never to
+Grammar: comma-separated items, each ``latency=<duration>[@<probability>]``,
+``errors=<probability>`` or ``routes=<class>[|<class>...]``. Durations take ``ms`` or ``s``;
+probabilities are in [0, 1] (a ``%`` suffix is accepted). Example:
+``latency=300ms@0.2,errors=0.05`` adds 300 ms to 20% of requests and answers 5% with HTTP 500;
+``errors=0.2,routes=wallet`` fails 20% of the wallet's requests and nothing else. Faults apply
+to ``/v1`` routes only (of the listed route classes, when ``routes`` is given), never to
 ``/healthz``, ``/readyz`` or ``/metrics``. Empty means no faults.
 """
 
@@ -13,9 +15,13 @@ import random
 import re
 from dataclasses import dataclass
 
-__all__ = ["FaultSpecError", "Faults", "parse_faults"]
+__all__ = ["ROUTE_CLASSES", "FaultSpecError", "Faults", "parse_faults"]
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s)$")
+# A copy of canaryctl.metrics.routes.ROUTE_CLASSES (a unit test keeps the two equal).
+ROUTE_CLASSES: tuple[str, ...] = (
+    "wallet", "pools", "inventory", "leaderboard", "players", "matchmaking", "realtime", "ops",
+)  # fmt: skip
 
 
 class FaultSpecError(ValueError):
@@ -27,10 +33,15 @@ class Faults:
     latency_s: float = 0.0
     latency_p: float = 0.0
     error_p: float = 0.0
+    routes: frozenset[str] = frozenset()  # empty: every route class
 
     @property
     def active(self) -> bool:
         return (self.latency_s > 0 and self.latency_p > 0) or self.error_p > 0
+
+    def applies(self, route_class: str) -> bool:
+        """Whether requests of ``route_class`` get these faults."""
+        return not self.routes or route_class in self.routes
 
     def delay(self) -> float:
         """Seconds to sleep before this request (0 for most)."""
@@ -65,6 +76,7 @@ def _duration(text: str, item: str) -> float:
 def parse_faults(spec: str) -> Faults:
     """Parse a GAMEBACKEND_FAULTS value; raise FaultSpecError on anything unexpected."""
     latency_s = latency_p = error_p = 0.0
+    routes: frozenset[str] = frozenset()
     seen: set[str] = set()
     for item in (part.strip() for part in spec.split(",")):
         if not item:
@@ -83,6 +95,21 @@ def parse_faults(spec: str) -> Faults:
             latency_p = _probability(prob.strip(), item) if prob.strip() else 1.0
         elif name == "errors":
             error_p = _probability(value, item)
+        elif name == "routes":
+            routes = _routes(value, item)
         else:
-            raise FaultSpecError(f"{item!r}: unknown fault {name!r} (known: latency, errors)")
-    return Faults(latency_s=latency_s, latency_p=latency_p, error_p=error_p)
+            raise FaultSpecError(
+                f"{item!r}: unknown fault {name!r} (known: latency, errors, routes)"
+            )
+    return Faults(latency_s=latency_s, latency_p=latency_p, error_p=error_p, routes=routes)
+
+
+def _routes(text: str, item: str) -> frozenset[str]:
+    names = frozenset(n.strip() for n in text.split("|") if n.strip())
+    unknown = sorted(names - set(ROUTE_CLASSES))
+    if unknown or not names:
+        raise FaultSpecError(
+            f"{item!r}: unknown route class {', '.join(map(repr, unknown)) or repr(text)} "
+            f"(known: {', '.join(ROUTE_CLASSES)})"
+        )
+    return names

@@ -163,7 +163,11 @@ class ObservabilityMiddleware:
             await send(message)
 
         try:
-            faulty = self.faults is not None and path.startswith("/v1/")
+            faulty = (
+                self.faults is not None
+                and path.startswith("/v1/")
+                and self.faults.applies(route_class(path))
+            )
             if faulty and await self._inject(send_and_remember):
                 return
             await self.app(scope, receive, send_and_remember)

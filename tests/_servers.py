@@ -256,18 +256,26 @@ class Processes:
         data = json.loads(ready.read_text())
         return RouterProcess(data["port"], data["admin_port"], data["pid"], proc)
 
-    def prometheus(self, target: str, job: str = "router") -> PrometheusServer:
-        """Debian's Prometheus scraping ``target`` (host:port) every second, once ready."""
+    def prometheus(
+        self, target: str | None = None, job: str = "router", *, sd_url: str | None = None
+    ) -> PrometheusServer:
+        """Debian's Prometheus scraping ``target`` (host:port) every second, once ready; or the
+        targets an HTTP service discovery at ``sd_url`` lists (refreshed every second)."""
         binary = shutil.which("prometheus") or "/usr/bin/prometheus"
         assert Path(binary).exists(), "Prometheus is needed: run scripts/system-deps.sh"
         port = _free_port()
         work = self.workdir / f"prom-{port}"
         work.mkdir()
         config = work / "prometheus.yml"
+        found = (
+            f"http_sd_configs: [{{url: '{sd_url}', refresh_interval: 1s}}]"
+            if sd_url
+            else f"static_configs: [{{targets: ['{target}']}}]"
+        )
         config.write_text(
             "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
             "scrape_configs:\n"
-            f"  - job_name: {job}\n    static_configs: [{{targets: ['{target}']}}]\n"
+            f"  - job_name: {job}\n    {found}\n"
         )
         cmd = [
             binary,
@@ -367,5 +375,6 @@ def router_process(processes: Processes) -> Callable[..., RouterProcess]:
 
 @pytest.fixture
 def prometheus(processes: Processes) -> Callable[..., PrometheusServer]:
-    """``start("127.0.0.1:PORT")`` → a Prometheus scraping that target's /metrics every second."""
+    """``start("127.0.0.1:PORT")`` → a Prometheus scraping that target's /metrics every second;
+    ``start(job=..., sd_url=URL)``: the targets an HTTP service discovery lists."""
     return processes.prometheus

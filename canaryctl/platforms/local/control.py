@@ -1,6 +1,8 @@
 """The sandbox's control API (served on the admin port next to ``/metrics``).
 
     GET    /v1/state                          task sets, weights, URLs
+    GET    /v1/targets                        the backend processes, in Prometheus' HTTP
+                                              service-discovery format (``http_sd_configs``)
     POST   /v1/tasksets  {"version", "env"}   start the canary task set (at 0% traffic);
                                               the same version again returns the existing one,
                                               another version while one runs → 409 canary_exists
@@ -113,6 +115,17 @@ def add_control_routes(server: AdminServer, sup: Supervisor) -> None:
     async def state(req: HttpRequest) -> HttpResponse:
         return HttpResponse.json(sup.state())
 
+    async def targets(req: HttpRequest) -> HttpResponse:
+        # Every running process of every task set (a draining one still answers requests),
+        # so a Prometheus can scrape the backends' own /metrics; their series carry the
+        # version themselves, ``task_set`` is added for dashboards.
+        groups = []
+        for ts in sup.tasksets():
+            addrs = [f"127.0.0.1:{p.port}" for p in ts.procs if p.alive()]
+            if addrs:
+                groups.append({"targets": addrs, "labels": {"task_set": ts.id}})
+        return HttpResponse.json(groups)
+
     async def start_canary(req: HttpRequest) -> HttpResponse:
         version, env, replicas = _canary_request(req.json())
         async with sup.mutex:
@@ -177,6 +190,7 @@ def add_control_routes(server: AdminServer, sup: Supervisor) -> None:
         return HttpResponse.json({"status": "stopping"})
 
     server.route("GET", "/v1/state", state)
+    server.route("GET", "/v1/targets", targets)
     server.route("POST", "/v1/tasksets", start_canary)
     server.route("PUT", "/v1/weights", weights)
     server.route("POST", "/v1/promote", promote)

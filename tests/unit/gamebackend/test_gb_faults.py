@@ -15,6 +15,11 @@ from gamebackend.faults import Faults, FaultSpecError, parse_faults
         ("errors=5%", Faults(error_p=0.05)),
         ("latency=1.5s", Faults(latency_s=1.5, latency_p=1.0)),
         (" latency = 20ms @ 50% , ", Faults(latency_s=0.02, latency_p=0.5)),
+        ("errors=0.2,routes=wallet", Faults(error_p=0.2, routes=frozenset({"wallet"}))),
+        (
+            "routes=wallet | pools,latency=1s",
+            Faults(1.0, 1.0, routes=frozenset({"wallet", "pools"})),
+        ),
     ],
 )
 def test_valid_specs(spec: str, expected: Faults) -> None:
@@ -31,6 +36,8 @@ def test_valid_specs(spec: str, expected: Faults) -> None:
         ("jitter=5ms", "unknown fault 'jitter'"),
         ("errors=0.1,errors=0.2", "given twice"),
         ("latency=-5ms", "not a duration"),
+        ("errors=0.1,routes=walet", "unknown route class 'walet' (known: wallet, pools"),
+        ("errors=0.1,routes=|", "unknown route class '|'"),
     ],
 )
 def test_malformed_specs_name_the_item(spec: str, fragment: str) -> None:
@@ -44,3 +51,9 @@ def test_probability_one_always_fires_and_zero_never() -> None:
     never = parse_faults("latency=10ms@0,errors=0")
     assert always.active and all(always.fail() and always.delay() == 0.01 for _ in range(100))
     assert not never.active and not any(never.fail() or never.delay() for _ in range(100))
+
+
+def test_faults_scoped_to_route_classes_apply_to_those_only() -> None:
+    wallet = parse_faults("errors=1,routes=wallet")
+    assert wallet.applies("wallet") and not wallet.applies("leaderboard")
+    assert parse_faults("errors=1").applies("leaderboard")

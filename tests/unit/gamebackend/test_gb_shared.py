@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from canaryctl.metrics import routes
+from gamebackend.faults import ROUTE_CLASSES
 from gamebackend.observability import LATENCY_BUCKETS, route_class
 from gamebackend.schemas_common import Body, Money
 from gamebackend.web import request_hash
@@ -13,6 +14,10 @@ from gamebackend.web import request_hash
 
 def test_latency_buckets_are_canaryctls() -> None:
     assert LATENCY_BUCKETS == routes.LATENCY_BUCKETS
+
+
+def test_route_class_names_are_canaryctls() -> None:
+    assert ROUTE_CLASSES == routes.ROUTE_CLASSES
 
 
 @pytest.mark.parametrize(
