@@ -127,7 +127,11 @@ def _bucket(le: str) -> dict[str, str]:
     }
 
 
-def answer(query: str, at: float) -> dict[str, Any]:
+def answer(query: str, at: float, born: bool = False) -> dict[str, Any]:
+    """``born``: the 500s' series appears in the window (absent at START)."""
+    if query.startswith("count by (job, instance) ("):
+        result = [{"metric": {"job": "gb", "instance": "10.0.1.5:8080"}, "value": [at, "3"]}]
+        return {"status": "success", "data": {"resultType": "vector", "result": result}}
     if query.endswith("s]"):
         result = [
             {"metric": m, "values": [[START + 30, str(a)], [END, str(b)]]} for m, (a, b) in DURING
@@ -136,7 +140,7 @@ def answer(query: str, at: float) -> dict[str, Any]:
             for le, _, (a, b) in BUCKETS
         ]
         return {"status": "success", "data": {"resultType": "matrix", "result": result}}
-    result = [{"metric": m, "value": [at, str(v)]} for m, v in BEFORE]
+    result = [{"metric": m, "value": [at, str(v)]} for m, v in BEFORE[: 1 if born else 2]]
     result += [{"metric": _bucket(le), "value": [at, str(v)]} for le, v, _ in BUCKETS]
     return {"status": "success", "data": {"resultType": "vector", "result": result}}
 
@@ -147,6 +151,7 @@ class FrontDoor:
 
     url: str
     seen: list[tuple[str, str | None]] = field(default_factory=list)
+    born: bool = False
 
 
 @pytest.fixture
@@ -166,7 +171,8 @@ def front_door() -> Iterator[FrontDoor]:
             elif parts.path != f"/workspaces/{WORKSPACE}/api/v1/query":
                 self._send(404, {"message": "not found"})
             else:
-                self._send(200, answer(query, float(unquote(params.get("time", "0")))))
+                at = float(unquote(params.get("time", "0")))
+                self._send(200, answer(query, at, door.born))
 
         def _send(self, status: int, doc: dict[str, Any]) -> None:
             body = json.dumps(doc).encode()
@@ -239,6 +245,21 @@ def test_signed_queries_are_answered(front_door: FrontDoor, credentials: None) -
     assert [why for _, why in front_door.seen] == [None, None]
     first = front_door.seen[0][0]
     assert 'version="v2"' in first and 'route_class="wallet"' in first and 'job="gb"' in first
+
+
+def test_a_query_with_spaces_is_signed_over_its_canonical_form(
+    front_door: FrontDoor, credentials: None
+) -> None:
+    front_door.born = True  # the 500s are new in the window: a third query, with spaces
+    src = source(front_door.url, {"type": "sigv4", "region": REGION})
+    try:
+        got = src.window(Target.CANARY, START, END, "wallet")
+    finally:
+        src.close()
+
+    assert [why for _, why in front_door.seen] == [None, None, None]
+    assert front_door.seen[2][0].startswith("count by (job, instance) ({")
+    assert isinstance(got, WindowStats) and (got.requests, got.errors) == (97, 7), got
 
 
 def test_a_session_token_is_signed_too(
