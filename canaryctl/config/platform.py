@@ -68,6 +68,7 @@ class EcsPlatformConfig(Model):
     # drainDelay may not be shorter.
     deregistration_delay: Duration | None = None
     poll_interval: PositiveDuration = 5.0
+    consistency_timeout: PositiveDuration = 60.0
 
     @model_validator(mode="after")
     def _listener(self) -> EcsPlatformConfig:

@@ -31,6 +31,11 @@ from canaryctl.errors import CanaryError, DeploymentNotFound, LockHeld, StateErr
 __all__ = ["S3StateStore"]
 
 _MISSING = frozenset({"NoSuchKey", "404"})
+# S3 answers 403, not 404, for a key that does not exist when the caller lacks s3:ListBucket
+# on the bucket (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html,
+# "Permissions"); a role whose ListBucket carries a prefix condition gets 403 too. Only a
+# listing can then tell "missing" from "denied": see ``_missing_or_denied``.
+_DENIED = frozenset({"AccessDenied", "403"})
 _CONFLICT = frozenset({"PreconditionFailed", "412"})
 _INVERT_MS = 10**13  # inverted milliseconds sort newest first until the year 2286
 
@@ -257,15 +262,44 @@ class S3StateStore:
                 what=what,
                 policy=self._retry,
                 error=_state_error,
-                passthrough=_MISSING,
+                passthrough=_MISSING | _DENIED,
                 Bucket=self.bucket,
                 Key=key,
             )
         except Exception as exc:
-            if aws.error_code(exc) in _MISSING:
+            code = aws.error_code(exc)
+            if code in _MISSING:
+                return None
+            if code in _DENIED:
+                self._missing_or_denied(key, what)
                 return None
             raise
         return answer["Body"].read(), str(answer["ETag"])
+
+    def _missing_or_denied(self, key: str, what: str) -> None:
+        """GetObject said 403: return if the key does not exist (listed under its own name as a
+        prefix, which the deploy role may do), raise if it exists or cannot be listed."""
+        try:
+            page = aws.call(
+                self._s3.list_objects_v2,
+                what=f"list s3://{self.bucket}/{key}",
+                policy=self._retry,
+                error=_state_error,
+                Bucket=self.bucket,
+                Prefix=key,
+                MaxKeys=1,
+            )
+        except StateError as exc:
+            raise StateError(
+                f"{what}: access denied to s3://{self.bucket}/{key}, and listing it failed "
+                f"too ({exc}); the role needs s3:GetObject on the objects and s3:ListBucket "
+                "on the bucket"
+            ) from None
+        if any(obj.get("Key") == key for obj in page.get("Contents", [])):
+            raise StateError(
+                f"{what}: access denied to s3://{self.bucket}/{key} (AccessDenied); the role "
+                "needs s3:GetObject on it"
+            )
 
     def _keys(self, prefix: str) -> builtins.list[str]:
         keys: builtins.list[str] = []

@@ -10,6 +10,12 @@ state serves all traffic from a scaled-up task set:
   primary scaled to 0 → canary made primary → drain delay → old task set deleted.
 - rollback: stable back to 100% scale if a promotion had started scaling it down → wait
   steady → 100% of traffic to stable → canary (and any retired task set) deleted.
+
+No answer is trusted because it came first (ECS and ELBv2 reads are eventually consistent,
+see ``waits``): a new task set is looked for until it shows; every scale change is waited for
+until the set shows the new scale, steady after the write; a primary switch until the new set
+reads PRIMARY; a weight change until the listener reads it back. Reads that still show the old
+state are retried for ``consistency_timeout``; anything else is believed at once.
 """
 
 from __future__ import annotations
@@ -28,12 +34,13 @@ from canaryctl.platforms.ecs.settings import EcsSettings
 from canaryctl.platforms.ecs.tasksets import (
     Layout,
     external_id,
-    is_steady,
     layout,
     scale_of,
+    target_group_of,
     to_task_set,
     version_from_external_id,
 )
+from canaryctl.platforms.ecs.waits import not_settled, target_health_summary
 
 __all__ = ["EcsPlatform"]
 
@@ -104,22 +111,23 @@ class EcsPlatform:
                     f"a canary of version {running} is already running (task set "
                     f"{lay.canary.get('id')}); roll it back before starting {spec.version}"
                 )
-            if scale_of(lay.canary) < scale:  # never down: a promotion may have scaled it up
-                self._scale(lay.canary, scale)
-            return to_task_set(self._refresh(lay.canary), "canary", spec.version)
+            current = lay.canary
+            if scale_of(current) < scale:  # never down: a promotion may have scaled it up
+                current = self._scale(current, scale, "canary")
+            return to_task_set(current, "canary", spec.version)
         if self._weights(lay).canary > 0:  # traffic to a group with no task set: stop it first
             self._write_weights(lay, Weights(100, 0))
         for old in lay.retired:
             self._delete(old)
         definition = self._tds.for_canary(lay.primary, spec, self.settings.image)
         created = self._create_task_set(lay, definition, spec.version, scale)
-        return to_task_set(created, "canary", spec.version)
+        return to_task_set(self._find(created), "canary", spec.version)
 
     def wait_healthy(self, timeout_s: float) -> TaskSet:
-        lay = self._layout()
+        lay = self._layout_until(lambda lay: lay.canary is not None)
         if lay.canary is None:
             raise PlatformError("there is no canary task set to wait for")
-        ts = self._wait_steady(lay.canary, timeout_s, "canary")
+        ts = self._wait_settled(lay.canary, scale_of(lay.canary), None, timeout_s, "canary")
         return to_task_set(ts, "canary", self._version(ts))
 
     def set_weights(self, weights: Weights, expected: Weights | None = None) -> Weights:
@@ -141,12 +149,13 @@ class EcsPlatform:
         canary = lay.canary
         if canary is not None:
             if scale_of(canary) < 100:
-                self._scale(canary, 100.0)
-            self._wait_steady(canary, self.settings.stability_timeout, "canary")
+                self._scale(canary, 100.0, "canary")
+            else:
+                self._wait_settled(canary, 100.0, None, self.settings.stability_timeout, "canary")
             if self._weights(lay) != Weights(0, 100):
                 self._write_weights(lay, Weights(0, 100))
             if scale_of(lay.primary) > 0:
-                self._scale(lay.primary, 0.0)
+                self._scale(lay.primary, 0.0, "stable")
             self._call(
                 self._ecs.update_service_primary_task_set,
                 "make the canary task set primary",
@@ -154,7 +163,13 @@ class EcsPlatform:
                 service=self.settings.service,
                 primaryTaskSet=canary["taskSetArn"],
             )
-            lay = self._layout()
+            arn = canary["taskSetArn"]
+            lay = self._layout_until(lambda lay: lay.primary.get("taskSetArn") == arn)
+            if lay.primary.get("taskSetArn") != arn:
+                raise PlatformError(
+                    f"task set {canary.get('id')} was made primary but still does not read "
+                    f"PRIMARY after {self.settings.consistency_timeout:g}s"
+                )
         if lay.retired:
             self._sleep(self.settings.drain_delay)  # let in-flight and sticky sessions finish
             for old in lay.retired:
@@ -164,8 +179,7 @@ class EcsPlatform:
     def rollback(self) -> PlatformState:
         lay = self._layout()
         if scale_of(lay.primary) < 100:  # a promotion had begun scaling stable down
-            self._scale(lay.primary, 100.0)
-            self._wait_steady(lay.primary, self.settings.stability_timeout, "stable")
+            self._scale(lay.primary, 100.0, "stable")
         if self._weights(lay) != Weights(100, 0):
             self._write_weights(lay, Weights(100, 0))
         for ts in [*([lay.canary] if lay.canary else []), *lay.retired]:
@@ -195,7 +209,18 @@ class EcsPlatform:
     def _layout(self) -> Layout:
         return layout(self._task_sets(), self.settings.target_groups, self.settings.service)
 
-    def _refresh(self, ts: dict[str, Any]) -> dict[str, Any]:
+    def _layout_until(self, done: Callable[[Layout], bool]) -> Layout:
+        """The layout, read again while ``done`` says the reads have not caught up yet (for at
+        most ``consistency_timeout``); the last one read either way."""
+        deadline = self._clock() + self.settings.consistency_timeout
+        while True:
+            lay = self._layout()
+            if done(lay) or self._clock() >= deadline:
+                return lay
+            self._sleep(self.settings.poll_interval)
+
+    def _describe_one(self, ts: dict[str, Any]) -> dict[str, Any] | None:
+        """The task set as ECS reads it now; None while it is not visible (MISSING)."""
         answer = self._call(
             self._ecs.describe_task_sets,
             f"describe task set {ts.get('id')}",
@@ -203,10 +228,25 @@ class EcsPlatform:
             service=self.settings.service,
             taskSets=[ts["taskSetArn"]],
         )
-        found = [t for t in answer.get("taskSets", []) if t.get("status") != "DRAINING"]
-        if not found:
-            raise PlatformError(f"task set {ts.get('id')} disappeared")
-        return dict(found[0])
+        found = list(answer.get("taskSets", []))
+        if found and found[0].get("status") == "DRAINING":
+            raise PlatformError(f"task set {ts.get('id')} is being deleted (DRAINING)")
+        return dict(found[0]) if found else None
+
+    def _find(self, ts: dict[str, Any]) -> dict[str, Any]:
+        """``ts`` as soon as DescribeTaskSets shows it: a set created a moment ago may be
+        missing from the first answers (eventual consistency)."""
+        deadline = self._clock() + self.settings.consistency_timeout
+        while True:
+            found = self._describe_one(ts)
+            if found is not None:
+                return found
+            if self._clock() >= deadline:
+                raise PlatformError(
+                    f"task set {ts.get('id')} is not visible to DescribeTaskSets after "
+                    f"{self.settings.consistency_timeout:g}s"
+                )
+            self._sleep(self.settings.poll_interval)
 
     def _version(self, ts: dict[str, Any]) -> str:
         # Not started by canaryctl (the first task set): the image tag names the version.
@@ -250,8 +290,10 @@ class EcsPlatform:
         )
         return dict(answer["taskSet"])
 
-    def _scale(self, ts: dict[str, Any], percent: float) -> None:
-        self._call(
+    def _scale(self, ts: dict[str, Any], percent: float, role: str) -> dict[str, Any]:
+        """Scale ``ts`` and wait until ECS shows it done: steady at the new scale after the
+        write when scaling up, the new scale visible when scaling to 0."""
+        answer = self._call(
             self._ecs.update_task_set,
             f"scale task set {ts.get('id')} to {percent:g}%",
             cluster=self.settings.cluster,
@@ -259,6 +301,9 @@ class EcsPlatform:
             taskSet=ts["taskSetArn"],
             scale={"value": percent, "unit": "PERCENT"},
         )
+        written = (answer.get("taskSet") or {}).get("updatedAt")
+        timeout = self.settings.stability_timeout
+        return self._wait_settled(ts, percent, written, timeout, role, steady=percent > 0)
 
     def _delete(self, ts: dict[str, Any]) -> None:
         try:
@@ -274,35 +319,82 @@ class EcsPlatform:
             if exc.code != "TaskSetNotFoundException":  # already gone: what we wanted
                 raise
 
-    def _wait_steady(self, ts: dict[str, Any], timeout_s: float, role: str) -> dict[str, Any]:
+    def _wait_settled(
+        self,
+        ts: dict[str, Any],
+        scale: float,
+        written_at: Any,
+        timeout_s: float,
+        role: str,
+        *,
+        steady: bool = True,
+    ) -> dict[str, Any]:
+        """Poll ``ts`` until ``waits.not_settled`` has nothing to say (``written_at``: the
+        ``updatedAt`` UpdateTaskSet answered, None when we did not just write)."""
         deadline = self._clock() + timeout_s
+        desired: int | None = None
         while True:
-            current = self._refresh(ts)
-            if is_steady(current):
-                return current
+            current = self._describe_one(ts)
+            why = "not visible to DescribeTaskSets yet"
+            if current is not None:
+                if desired is None and steady and "computedDesiredCount" in current:
+                    desired = self._service_desired_count()
+                why = (
+                    not_settled(
+                        current,
+                        scale=scale,
+                        written_at=written_at,
+                        service_desired=desired,
+                        steady=steady,
+                    )
+                    or ""
+                )
+                if not why:
+                    return current
             if self._clock() >= deadline:
-                raise UnhealthyTaskSet(self._unhealthy_message(current, role, timeout_s))
+                message = self._unhealthy_message(current or ts, role, timeout_s, why)
+                raise UnhealthyTaskSet(message)
             self._sleep(min(self.settings.poll_interval, max(0.0, deadline - self._clock())))
 
-    def _unhealthy_message(self, ts: dict[str, Any], role: str, timeout_s: float) -> str:
+    def _unhealthy_message(self, ts: dict[str, Any], role: str, timeout_s: float, why: str) -> str:
         message = (
             f"{role} task set {ts.get('id')} ({self._version(ts)}) is not healthy after "
-            f"{timeout_s:g}s: stabilityStatus={ts.get('stabilityStatus')}, running "
+            f"{timeout_s:g}s ({why}): stabilityStatus={ts.get('stabilityStatus')}, running "
             f"{ts.get('runningCount', 0)} of {ts.get('computedDesiredCount', 0)} "
             f"(pending {ts.get('pendingCount', 0)})"
         )
+        group = target_group_of(ts)
+        if group:
+            message += f"; targets in {group.rsplit(':', 1)[-1]}: {self._target_health(group)}"
         event = self._latest_service_event()
         return f"{message}; latest service event: {event}" if event else message
 
-    def _latest_service_event(self) -> str | None:
+    def _target_health(self, group: str) -> str:
+        try:
+            answer = self._call(
+                self._elb.describe_target_health,
+                f"describe the health of the targets in {group}",
+                TargetGroupArn=group,
+            )
+        except PlatformError as exc:  # the timeout is the error; its details are a bonus
+            return f"unknown ({exc})"
+        return target_health_summary(list(answer.get("TargetHealthDescriptions", [])))
+
+    def _describe_service(self) -> dict[str, Any]:
         answer = self._call(
             self._ecs.describe_services,
             f"describe service {self.settings.service}",
             cluster=self.settings.cluster,
             services=[self.settings.service],
         )
-        services = answer.get("services") or [{}]
-        events = services[0].get("events") or []
+        return dict((answer.get("services") or [{}])[0])
+
+    def _service_desired_count(self) -> int | None:
+        desired = self._describe_service().get("desiredCount")
+        return int(desired) if desired is not None else None
+
+    def _latest_service_event(self) -> str | None:
+        events = self._describe_service().get("events") or []
         return str(events[0].get("message")) if events else None
 
     # -- ELBv2 ---------------------------------------------------------------------------
@@ -322,16 +414,24 @@ class EcsPlatform:
 
     def _write_weights(self, lay: Layout, weights: Weights) -> Weights:
         arn = self.settings.traffic_arn
-        actions = listener.with_weights(self._read_actions(), lay.stable_tg, lay.canary_tg, weights)
+        actions = self._read_actions()
+        before = listener.read_weights(actions, lay.stable_tg, lay.canary_tg)
+        new = listener.with_weights(actions, lay.stable_tg, lay.canary_tg, weights)
         what = f"set weights stable={weights.stable}/canary={weights.canary} on {arn}"
         if self.settings.listener_arn:
-            self._call(self._elb.modify_listener, what, ListenerArn=arn, DefaultActions=actions)
+            self._call(self._elb.modify_listener, what, ListenerArn=arn, DefaultActions=new)
         else:
-            self._call(self._elb.modify_rule, what, RuleArn=arn, Actions=actions)
-        readback = self._weights(lay)
-        if readback != weights:
-            raise TrafficDrift(
-                f"set stable={weights.stable}/canary={weights.canary} but read back "
-                f"stable={readback.stable}/canary={readback.canary}; someone else changed them"
-            )
-        return readback
+            self._call(self._elb.modify_rule, what, RuleArn=arn, Actions=new)
+        # ELBv2 reads may lag the write: the old weights are retried for a while, any other
+        # weights are someone else's.
+        deadline = self._clock() + self.settings.consistency_timeout
+        while True:
+            readback = self._weights(lay)
+            if readback == weights:
+                return readback
+            if readback != before or self._clock() >= deadline:
+                raise TrafficDrift(
+                    f"set stable={weights.stable}/canary={weights.canary} but read back "
+                    f"stable={readback.stable}/canary={readback.canary}; someone else changed them"
+                )
+            self._sleep(self.settings.poll_interval)

@@ -20,6 +20,8 @@ with these attributes works (tests pass a ``SimpleNamespace``):
     canary_scale_percent    float | None: the canary task set's scale (percent of the service's
                             desired count); None → the engine's ``CanarySpec.scale_percent``
     poll_interval           seconds (default 5): describe_task_sets polling interval
+    consistency_timeout     seconds (default 60): how long reads that do not show a write yet
+                            (a new task set, a primary switch, new weights) are retried
 
 Durations may also be strings such as ``"30s"``, ``"5m"``, ``"250ms"``.
 """
@@ -81,6 +83,7 @@ class EcsSettings:
     drain_delay: float = 30.0
     canary_scale_percent: float | None = None
     poll_interval: float = 5.0
+    consistency_timeout: float = 60.0
 
     def __post_init__(self) -> None:
         if bool(self.listener_arn) == bool(self.listener_rule_arn):
@@ -131,4 +134,7 @@ class EcsSettings:
             drain_delay=parse_seconds(get("drain_delay", 30.0), "drainDelay"),
             canary_scale_percent=float(scale) if scale is not None else None,
             poll_interval=parse_seconds(get("poll_interval", 5.0), "pollInterval"),
+            consistency_timeout=parse_seconds(
+                get("consistency_timeout", 60.0), "consistencyTimeout"
+            ),
         )

@@ -68,7 +68,7 @@ class Staging:
     tmp: Path
     layer: Any  # the ``aws_behaviour_subprocess`` fixture: its variable and sitecustomize
     extra_env: dict[str, str] = field(default_factory=dict)
-    behaviour: dict[str, Any] | None = None  # the layer is switched on with the waits
+    behaviour: dict[str, Any] | None = field(default_factory=dict)
     hooks: list[str] = field(default_factory=list)  # sitecustomize snippets
     cluster: str = field(init=False)
     service: str = field(init=False)

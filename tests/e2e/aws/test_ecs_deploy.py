@@ -100,6 +100,8 @@ def test_weights_changed_behind_its_back_pause_the_deployment(
     running = staging.start_deploy(pipeline(staging, good, window="30s"), "1.1.0")
     try:
         wait_for(lambda: staging.weights() == {staging.blue: 90, staging.green: 10})
+        # canaryctl has read its weights back and is analyzing: now a person steps in
+        wait_for(lambda: [r["phase"] for r in staging.records()] == ["analyzing"])
         elbv2 = staging.client("elbv2")
         listener = elbv2.describe_listeners(ListenerArns=[staging.listener])["Listeners"][0]
         action = listener["DefaultActions"][0]

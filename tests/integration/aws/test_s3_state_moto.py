@@ -136,3 +136,20 @@ def test_control_requests_are_kept_apart_and_read_in_order(
     assert seen[0]["at"] == 1_790_000_000.0 and len({r["id"] for r in seen}) == 2
     assert engine.requests("dep-2") == []
     assert engine.requests("dep-1") == seen  # polled again: same answer
+
+
+def test_a_missing_lock_or_record_answered_403_reads_as_missing(
+    make_store: Callable[..., S3StateStore], aws_behaviour: Callable[..., Any]
+) -> None:
+    # S3 answers 403 for a missing key to a role without s3:ListBucket (the layer does that).
+    aws_behaviour()
+    store = make_store()
+    assert store.holder("gamebackend") is None  # never locked: the object does not exist
+    with pytest.raises(DeploymentNotFound, match="no deployment 'dep-9'"):
+        store.load("dep-9")
+    store.acquire("gamebackend", "dep-1")
+    assert store.holder("gamebackend") == "dep-1"
+    store.release("gamebackend", "dep-1")
+    assert store.holder("gamebackend") is None  # released: missing again, 403 again
+    store.save({"id": "dep-1", "service": "gamebackend", "phase": "promoted"})
+    assert store.load("dep-1")["phase"] == "promoted"

@@ -87,3 +87,28 @@ def test_access_denied_is_a_state_error_with_the_code(rig: tuple[S3StateStore, S
         StateError, match=r"lock service gamebackend: Access Denied \(AccessDenied\)"
     ):
         store.acquire("gamebackend", "dep-2")
+
+
+def test_403_on_an_object_that_exists_is_an_error_naming_the_permission(
+    rig: tuple[S3StateStore, Stubber],
+) -> None:
+    store, stub = rig
+    get = {"Bucket": "state", "Key": KEY}
+    listing = {"Bucket": "state", "Prefix": KEY, "MaxKeys": 1}
+    stub.add_client_error("get_object", "AccessDenied", "Access Denied", 403, get)
+    stub.add_response("list_objects_v2", {"Contents": [{"Key": KEY}], "KeyCount": 1}, listing)
+    with pytest.raises(StateError) as denied:
+        store.holder("gamebackend")
+    assert str(denied.value) == (
+        "read the lock of service gamebackend: access denied to "
+        f"s3://state/{KEY} (AccessDenied); the role needs s3:GetObject on it"
+    )
+
+    stub.add_client_error("get_object", "AccessDenied", "Access Denied", 403, get)
+    stub.add_client_error("list_objects_v2", "AccessDenied", "Access Denied", 403, listing)
+    with pytest.raises(StateError, match="the role needs s3:GetObject on the objects and "):
+        store.holder("gamebackend")
+
+    stub.add_client_error("get_object", "AccessDenied", "Access Denied", 403, get)
+    stub.add_response("list_objects_v2", {"KeyCount": 0}, listing)
+    assert store.holder("gamebackend") is None  # 403, but the listing shows it is missing

@@ -59,11 +59,21 @@ class FakeTime:
         self.now += seconds
 
 
+CREDS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
 @pytest.fixture
-def rig() -> Iterator[tuple[EcsPlatform, Stubber, FakeTime]]:
-    creds = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-    ecs = boto3.client("ecs", region_name="eu-west-1", **creds)
-    elbv2 = boto3.client("elbv2", region_name="eu-west-1", **creds)
+def elb() -> Iterator[Stubber]:
+    """The platform's ELBv2 client, stubbed (the ``rig`` uses it)."""
+    with Stubber(boto3.client("elbv2", region_name="eu-west-1", **CREDS)) as stub:
+        yield stub
+        stub.assert_no_pending_responses()
+
+
+@pytest.fixture
+def rig(elb: Stubber) -> Iterator[tuple[EcsPlatform, Stubber, FakeTime]]:
+    ecs = boto3.client("ecs", region_name="eu-west-1", **CREDS)
+    elbv2 = elb.client
     settings = EcsSettings(
         cluster="staging",
         service="gamebackend",
@@ -89,6 +99,16 @@ def one(ts: dict[str, Any]) -> dict[str, Any]:
     return {**LIST_ALL, "taskSets": [ts["taskSetArn"]]}
 
 
+def service(stub: Stubber, **fields: Any) -> None:
+    """DescribeServices answering the service with ``fields`` (desiredCount 16: the canary at
+    25% computes 4 tasks)."""
+    stub.add_response(
+        "describe_services",
+        {"services": [{"serviceName": "gamebackend", "desiredCount": 16, **fields}]},
+        {"cluster": "staging", "services": ["gamebackend"]},
+    )
+
+
 def test_wait_healthy_polls_until_running_reaches_desired(
     rig: tuple[EcsPlatform, Stubber, FakeTime],
 ) -> None:
@@ -97,6 +117,7 @@ def test_wait_healthy_polls_until_running_reaches_desired(
     running = canary(stabilityStatus="STABILIZING", runningCount=4)  # counts alone: not yet
     stub.add_response("describe_task_sets", {"taskSets": [PRIMARY, starting]}, LIST_ALL)
     stub.add_response("describe_task_sets", {"taskSets": [starting]}, one(starting))
+    service(stub)
     stub.add_response("describe_task_sets", {"taskSets": [running]}, one(starting))
     stub.add_response("describe_task_sets", {"taskSets": [canary()]}, one(starting))
 
@@ -107,24 +128,39 @@ def test_wait_healthy_polls_until_running_reaches_desired(
     assert fake.slept == [5.0, 5.0]
 
 
-def test_unhealthy_canary_names_what_is_wrong(rig: tuple[EcsPlatform, Stubber, FakeTime]) -> None:
+def test_unhealthy_canary_names_what_is_wrong(
+    rig: tuple[EcsPlatform, Stubber, FakeTime], elb: Stubber
+) -> None:
     platform, stub, _ = rig
     stuck = canary(stabilityStatus="STABILIZING", runningCount=1, pendingCount=3)
     stub.add_response("describe_task_sets", {"taskSets": [PRIMARY, stuck]}, LIST_ALL)
-    for _ in range(3):  # at 0 s, 5 s and 10 s
+    stub.add_response("describe_task_sets", {"taskSets": [stuck]}, one(stuck))
+    service(stub)
+    for _ in range(2):  # at 5 s and 10 s
         stub.add_response("describe_task_sets", {"taskSets": [stuck]}, one(stuck))
-    event = "(service gamebackend) is unable to consistently start tasks successfully."
-    stub.add_response(
-        "describe_services",
-        {"services": [{"serviceName": "gamebackend", "events": [{"message": event}]}]},
-        {"cluster": "staging", "services": ["gamebackend"]},
+    failing = {"State": "unhealthy", "Reason": "Target.FailedHealthChecks"}
+    failing["Description"] = "Health checks failed"
+    elb.add_response(
+        "describe_target_health",
+        {
+            "TargetHealthDescriptions": [
+                {"Target": {"Id": f"10.0.1.{i}", "Port": 8080}, "TargetHealth": health}
+                for i, health in enumerate([failing, failing, {"State": "healthy"}])
+            ]
+        },
+        {"TargetGroupArn": GREEN},
     )
+    event = "(service gamebackend) is unable to consistently start tasks successfully."
+    service(stub, events=[{"message": event}])
 
     with pytest.raises(UnhealthyTaskSet) as caught:
         platform.wait_healthy(10)
     assert str(caught.value) == (
-        "canary task set ecs-svc/2 (1.2.0) is not healthy after 10s: "
-        f"stabilityStatus=STABILIZING, running 1 of 4 (pending 3); latest service event: {event}"
+        "canary task set ecs-svc/2 (1.2.0) is not healthy after 10s "
+        "(stabilityStatus=STABILIZING): stabilityStatus=STABILIZING, running 1 of 4 (pending 3); "
+        "targets in targetgroup/gb-green/2: 1 healthy, "
+        "2 unhealthy (Target.FailedHealthChecks: Health checks failed); "
+        f"latest service event: {event}"
     )
 
 
