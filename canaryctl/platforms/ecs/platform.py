@@ -29,7 +29,7 @@ from typing import Any
 from canaryctl import aws
 from canaryctl.errors import InvalidInput, PlatformError, TrafficDrift, UnhealthyTaskSet
 from canaryctl.platforms.base import CanarySpec, PlatformState, TaskSet, Weights
-from canaryctl.platforms.ecs import listener, taskdef
+from canaryctl.platforms.ecs import taskdef
 from canaryctl.platforms.ecs.settings import EcsSettings
 from canaryctl.platforms.ecs.tasksets import (
     Layout,
@@ -40,7 +40,8 @@ from canaryctl.platforms.ecs.tasksets import (
     to_task_set,
     version_from_external_id,
 )
-from canaryctl.platforms.ecs.waits import not_settled, target_health_summary
+from canaryctl.platforms.ecs.traffic import Traffic
+from canaryctl.platforms.ecs.waits import not_settled
 
 __all__ = ["EcsPlatform"]
 
@@ -66,6 +67,7 @@ class EcsPlatform:
         self._retry = retry or aws.RetryPolicy()
         self._clock, self._sleep = clock, sleep
         self._tds = taskdef.TaskDefinitions(self._ecs, self._call, settings.container_name)
+        self._traffic = Traffic(self._elb, self._call, settings, clock=clock, sleep=sleep)
 
     @classmethod
     def from_config(cls, config: Any, *, service: str, base_dir: Path) -> EcsPlatform:
@@ -365,20 +367,10 @@ class EcsPlatform:
         )
         group = target_group_of(ts)
         if group:
-            message += f"; targets in {group.rsplit(':', 1)[-1]}: {self._target_health(group)}"
+            health = self._traffic.target_health(group)
+            message += f"; targets in {group.rsplit(':', 1)[-1]}: {health}"
         event = self._latest_service_event()
         return f"{message}; latest service event: {event}" if event else message
-
-    def _target_health(self, group: str) -> str:
-        try:
-            answer = self._call(
-                self._elb.describe_target_health,
-                f"describe the health of the targets in {group}",
-                TargetGroupArn=group,
-            )
-        except PlatformError as exc:  # the timeout is the error; its details are a bonus
-            return f"unknown ({exc})"
-        return target_health_summary(list(answer.get("TargetHealthDescriptions", [])))
 
     def _describe_service(self) -> dict[str, Any]:
         answer = self._call(
@@ -399,39 +391,8 @@ class EcsPlatform:
 
     # -- ELBv2 ---------------------------------------------------------------------------
 
-    def _read_actions(self) -> list[dict[str, Any]]:
-        arn = self.settings.traffic_arn
-        if self.settings.listener_arn:
-            answer = self._call(
-                self._elb.describe_listeners, f"describe listener {arn}", ListenerArns=[arn]
-            )
-            return list(answer["Listeners"][0]["DefaultActions"])
-        answer = self._call(self._elb.describe_rules, f"describe rule {arn}", RuleArns=[arn])
-        return list(answer["Rules"][0]["Actions"])
-
     def _weights(self, lay: Layout) -> Weights:
-        return listener.read_weights(self._read_actions(), lay.stable_tg, lay.canary_tg)
+        return self._traffic.weights(lay.stable_tg, lay.canary_tg)
 
     def _write_weights(self, lay: Layout, weights: Weights) -> Weights:
-        arn = self.settings.traffic_arn
-        actions = self._read_actions()
-        before = listener.read_weights(actions, lay.stable_tg, lay.canary_tg)
-        new = listener.with_weights(actions, lay.stable_tg, lay.canary_tg, weights)
-        what = f"set weights stable={weights.stable}/canary={weights.canary} on {arn}"
-        if self.settings.listener_arn:
-            self._call(self._elb.modify_listener, what, ListenerArn=arn, DefaultActions=new)
-        else:
-            self._call(self._elb.modify_rule, what, RuleArn=arn, Actions=new)
-        # ELBv2 reads may lag the write: the old weights are retried for a while, any other
-        # weights are someone else's.
-        deadline = self._clock() + self.settings.consistency_timeout
-        while True:
-            readback = self._weights(lay)
-            if readback == weights:
-                return readback
-            if readback != before or self._clock() >= deadline:
-                raise TrafficDrift(
-                    f"set stable={weights.stable}/canary={weights.canary} but read back "
-                    f"stable={readback.stable}/canary={readback.canary}; someone else changed them"
-                )
-            self._sleep(self.settings.poll_interval)
+        return self._traffic.write(lay.stable_tg, lay.canary_tg, weights)
