@@ -7,7 +7,9 @@ policy's) live here and report the location of the value that is at fault.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from canaryctl.analysis.base import SloRule
@@ -210,8 +212,16 @@ def _analyze_step(
 
 
 def _load_hook(i: int, hook: LoadHook, source: Source) -> LoadHookSpec:
-    at = source.error(("hooks", "duringAnalysis", i, "load"), "")
+    loc = ("hooks", "duringAnalysis", i, "load")
+    at = source.error(loc, "")
     where = f"{at.path}:{at.line}" if at.line else at.path
+    script = None
+    if hook.script is not None:
+        path = Path(hook.script)
+        script = str(path if path.is_absolute() else Path(source.path).parent / path)
+        if not Path(script).is_file():
+            raise source.error((*loc, "script"), f"no k6 script at {os.path.normpath(script)}")
+        script = os.path.abspath(script)
     return LoadHookSpec(
         profile=hook.profile,
         rps=hook.rps,
@@ -220,6 +230,8 @@ def _load_hook(i: int, hook: LoadHook, source: Source) -> LoadHookSpec:
         ws_players=hook.ws_players,
         matchmaking=hook.matchmaking,
         allow_remote=hook.allow_remote,
+        runner=hook.runner,
+        script=script,
         where=where,
         key=at.field or f"hooks.duringAnalysis[{i}].load",
     )

@@ -94,11 +94,14 @@ class Step(Model):
 
 
 class LoadHook(Model):
-    """canaryctl's load generator, against the platform's traffic endpoint (or ``url``).
+    """Load against the platform's traffic endpoint (or ``url``): canaryctl's generator, or k6
+    (``runner: k6``) playing the same profile, or a user's k6 ``script``.
 
     ``url`` is loopback-only unless ``allowRemote: true``: a literal address is checked here,
     a name is resolved by the hook runner before the deployment changes anything."""
 
+    runner: Literal["canaryctl", "k6"] = "canaryctl"
+    script: str | None = None  # runner k6: a k6 script (relative to the pipeline file)
     profile: Literal["steady", "ramp", "spike", "launch"] = "steady"
     rps: float = Field(gt=0, le=10_000)
     duration: PositiveDuration | None = None  # default: the analyze step's duration
@@ -118,6 +121,16 @@ class LoadHook(Model):
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise ValueError(f"expected an http:// or https:// URL, got {value!r}")
         return value
+
+    @model_validator(mode="after")
+    def _runner_options(self) -> LoadHook:
+        if self.script is not None and self.runner != "k6":
+            raise field_error("script", "a k6 script runs on k6: set runner: k6")
+        if self.runner == "k6":
+            for key, given in (("wsPlayers", self.ws_players), ("matchmaking", self.matchmaking)):
+                if given:
+                    raise field_error(key, "is canaryctl's generator's (runner: canaryctl)")
+        return self
 
     @model_validator(mode="after")
     def _loopback_unless_allowed(self) -> LoadHook:

@@ -113,6 +113,8 @@ def summary(record: dict[str, Any], now: float | None = None) -> dict[str, Any]:
         ],
         "verdicts": [_verdict(v) for v in record.get("verdicts", [])],
         "requests": record.get("requests", []),
+        # what each load hook reported when its analyze step ended (requests, failures, ...)
+        "load": record.get("load", []),
         # stable and canary per analysis interval (report.timeline): requests, errors, p95
         "timeline": [
             {**p, "t": iso(p.get("t")), "from": iso(p.get("from"))}

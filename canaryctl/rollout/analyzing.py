@@ -133,9 +133,12 @@ class AnalyzingMixin:
         handles, self._handles = self._handles, []
         for handle in handles:
             try:
-                handle.stop()
+                report = handle.stop()
             except Exception as exc:  # a hook that fails to stop must not hide the outcome
                 self._event(f"could not stop a hook: {exc}")
+                continue
+            if report:  # what the load reported (requests, failures), with the step it ran in
+                self.rec.setdefault("load", []).append({"step": self.rec["step_index"], **report})
 
 
 def weights_dict(weights: Weights) -> dict[str, int]:

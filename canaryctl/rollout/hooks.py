@@ -1,7 +1,8 @@
 """Hooks that run during an analyze step (a load generator, as Flagger's load tester).
 
 The engine only knows ``HookRunner``; ``LoadHookRunner`` drives canaryctl's load generator
-(``canaryctl.load.run_in_background``), imported when a pipeline actually uses it.
+(``canaryctl.load.run_in_background``) or k6 (``canaryctl.load.k6``, ``runner: k6``), imported
+when a pipeline actually uses them.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ __all__ = ["HookHandle", "HookRunner", "LoadHookRunner"]
 
 
 class HookHandle(Protocol):
-    """A running hook; ``stop`` ends it (idempotent)."""
+    """A running hook; ``stop`` ends it (idempotent) and returns what it reports (a load
+    summary: requests, failures, latency), if anything."""
 
-    def stop(self) -> None: ...
+    def stop(self) -> dict[str, Any] | None: ...
 
 
 class HookRunner(Protocol):
@@ -32,6 +34,15 @@ class HookRunner(Protocol):
     def start(self, hooks: Sequence[LoadHookSpec], duration_s: float) -> list[HookHandle]:
         """Start every hook for at most ``duration_s``; the engine stops them at step end."""
         ...
+
+
+def _k6_module() -> Any:
+    try:
+        module = importlib.import_module("canaryctl.load.k6")
+    except ImportError as exc:
+        raise CanaryError(f"the pipeline's k6 load hook needs canaryctl.load.k6: {exc}") from None
+    module.k6_binary()  # CanaryError naming the package to install
+    return module
 
 
 def _load_module() -> Any:
@@ -71,6 +82,8 @@ class LoadHookRunner:
             module = _load_module()
             for hook in hooks:
                 self._target(module, hook)
+                if hook.runner == "k6":
+                    _k6_module()
 
     def _target(self, module: Any, hook: LoadHookSpec) -> str:
         url = hook.url or self._traffic_url()
@@ -97,6 +110,9 @@ class LoadHookRunner:
             for hook in hooks:
                 url = self._target(module, hook)
                 duration = min(hook.duration_s or duration_s, duration_s)
+                if hook.runner == "k6":
+                    handles.append(self._start_k6(hook, url, duration))
+                    continue
                 options = {**hook.options(), **self._options()}
                 if hook.allow_remote:
                     options["allow_remote"] = True
@@ -108,3 +124,12 @@ class LoadHookRunner:
                 handle.stop()
             raise
         return handles
+
+    def _start_k6(self, hook: LoadHookSpec, url: str, duration: float) -> HookHandle:
+        k6 = _k6_module()
+        options = k6.K6Options(
+            url, hook.profile, hook.rps, duration, script=hook.script,
+            admin_key=self._options().get("admin_key"), allow_remote=hook.allow_remote,
+        )  # fmt: skip
+        handle: HookHandle = k6.start_k6(options)
+        return handle

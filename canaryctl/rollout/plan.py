@@ -66,6 +66,8 @@ class LoadHookSpec:
     ws_players: int = 0
     matchmaking: float | None = None  # share of the actions; None: the generator's default
     allow_remote: bool = False  # the pipeline opted in to a target that is not loopback
+    runner: str = "canaryctl"  # canaryctl | k6
+    script: str | None = None  # runner k6: the user's script (absolute path)
     # Where the hook is written (``file:line``, or the ``--set`` flag) and its key, for the
     # errors the hook runner raises at run time (a name that resolves to a remote address).
     where: str = "pipeline"

@@ -153,11 +153,19 @@ class Sandbox:
             assert time.monotonic() < deadline, f"sandbox did not settle: {state}"
             time.sleep(0.1)
 
+    def router_counts(self, name: str = "requests") -> Counter[str]:
+        """The router's ``canaryctl_router_<name>_total`` so far (its admin ``/metrics``), by
+        target group (stable, canary), over every route class."""
+        out: Counter[str] = Counter()
+        for line in httpx.get(str(self.up.info["metrics_url"]), timeout=10).text.splitlines():
+            if line.startswith(f"canaryctl_router_{name}_total{{"):
+                group = line.split('target_group="', 1)[1].split('"', 1)[0]
+                out[group] += int(float(line.rpartition(" ")[2]))
+        return out
+
     def canary_requests(self) -> float:
         """Requests the router has sent to canary task sets so far (its admin ``/metrics``)."""
-        metrics = httpx.get(str(self.up.info["metrics_url"]), timeout=10).text.splitlines()
-        head = 'canaryctl_router_requests_total{target_group="canary",'
-        return sum(float(line.rpartition(" ")[2]) for line in metrics if line.startswith(head))
+        return float(self.router_counts()["canary"])
 
     def wait_canary_traffic(self, timeout: float = 30.0) -> None:
         """Until the router sends the canary requests it had not sent before this call."""

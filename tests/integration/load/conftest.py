@@ -43,6 +43,7 @@ class Stack:
     router_url: str
     backend: Backend
     database_url: str
+    router_admin: str = ""  # the router's admin API (``/metrics``: what it counted)
 
     @property
     def backend_url(self) -> str:
@@ -72,7 +73,7 @@ def stack(
     )
     backend = session_processes.backend(env)
     router = session_processes.router([backend.port])
-    return Stack(router.url, backend, servers.database_url or "")
+    return Stack(router.url, backend, servers.database_url or "", router.admin)
 
 
 @dataclass

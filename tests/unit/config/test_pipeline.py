@@ -135,3 +135,40 @@ def test_loopback_and_named_load_targets_load(tmp_path, url):
 def test_a_load_target_that_is_not_http_is_refused(tmp_path):
     with pytest.raises(ConfigError, match=r"url: expected an http:// or https:// URL"):
         load_pipeline(_with_hook_url(tmp_path, "ftp://127.0.0.1"))
+
+
+def test_a_k6_hook_plays_a_profile_or_a_script_next_to_the_pipeline(tmp_path):
+    loaded = load_pipeline(
+        PIPELINE,
+        ["hooks.duringAnalysis.0.load.runner=k6", "hooks.duringAnalysis.0.load.profile=launch"],
+    )
+    hook = loaded.plan.load_hooks[0]
+    assert (hook.runner, hook.profile, hook.script) == ("k6", "launch", None)
+    (tmp_path / "load").mkdir()
+    (tmp_path / "load" / "mine.js").write_text("export default function () {}\n")
+    path = _with_hook_url(
+        tmp_path, "http://127.0.0.1:8080", "        runner: k6\n        script: load/mine.js\n"
+    )
+    hook = load_pipeline(path).plan.load_hooks[0]
+    assert hook.script == str(tmp_path / "load" / "mine.js")
+
+
+@pytest.mark.parametrize(
+    ("extra", "field", "problem"),
+    [
+        ("        runner: k6\n        script: nope.js\n", "script", "no k6 script at .*nope.js"),
+        ("        script: mine.js\n", "script", "a k6 script runs on k6: set runner: k6"),
+        ("        runner: k6\n        wsPlayers: 10\n", "wsPlayers", "canaryctl's generator's"),
+        ("        runner: locust\n", "runner", "must be 'canaryctl' or 'k6'"),
+    ],
+)
+def test_bad_k6_hooks_are_refused_naming_the_line(tmp_path, extra, field, problem):
+    (tmp_path / "mine.js").write_text("export default function () {}\n")
+    path = _with_hook_url(tmp_path, "http://127.0.0.1:8080", extra)
+    with pytest.raises(ConfigError, match=problem) as info:
+        load_pipeline(path)
+    key = field.split(":")[0]
+    line = next(
+        i for i, t in enumerate(path.read_text().splitlines(), 1) if t.strip().startswith(f"{key}:")
+    )
+    assert (info.value.line, info.value.field) == (line, f"hooks.duringAnalysis[0].load.{field}")

