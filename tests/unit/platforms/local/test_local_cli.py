@@ -24,6 +24,17 @@ CANARYCTL = str(Path(sys.executable).with_name("canaryctl"))
         (["load", "--target", "http://192.0.2.1:80"], "--target: 192.0.2.1 is not a loopback"),
         (["load", "--target", "127.0.0.1:8080"], "--target: expected an http:// or https:// URL"),
         (["load", "--max-requests", "0"], "--max-requests: must be at least 1, got 0"),
+        (["load", "--runner", "gatling"], "--runner: canaryctl or k6, got 'gatling'"),
+        (["load", "--script", "x.js"], "--script: a k6 script runs on k6: add --runner k6"),
+        (["load", "--runner", "k6", "--script", "/nope.js"], "--script: no k6 script at /nope.js"),
+        (
+            ["load", "--runner", "k6", "--ws-players", "5"],
+            "--ws-players: canaryctl's own generator",
+        ),
+        (
+            ["load", "--emit-k6", "/nonexistent-dir/x.js"],
+            "--emit-k6: cannot write /nonexistent-dir",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], message: str):
