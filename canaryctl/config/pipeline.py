@@ -11,7 +11,7 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from canaryctl.config.metrics import MetricsConfig
 from canaryctl.config.models import Model, Percent, PositiveDuration, field_error
-from canaryctl.config.platform import PlatformConfig
+from canaryctl.config.platform import EcsPlatformConfig, PlatformConfig
 from canaryctl.config.state import StateConfig
 
 __all__ = [
@@ -204,4 +204,16 @@ class Pipeline(Model):
                 raise field_error(("steps", i), "promote must be the last step")
         if self.hooks.during_analysis and not any(s.analyze for s in self.steps):
             raise field_error("hooks", "duringAnalysis hooks given, but no step analyzes")
+        return self
+
+    @model_validator(mode="after")
+    def _capacity(self) -> Pipeline:
+        # A step whose weight the canary's capacity settings cannot serve is refused here,
+        # before anything is deployed (canaryctl/platforms/ecs/platform.py scales the canary
+        # to its weight before the traffic moves).
+        if isinstance(self.platform, EcsPlatformConfig):
+            for i, step in enumerate(self.steps):
+                problem = step.set_weight and self.platform.capacity_problem(step.set_weight)
+                if problem:
+                    raise field_error(("steps", i, "setWeight"), problem)
         return self

@@ -57,7 +57,10 @@ class EcsPlatformConfig(Model):
     target_groups: TargetGroups
     container_name: str | None = None
     image: str | None = None  # may contain {version}
+    # the canary task set's smallest scale; it follows its traffic weight above that
     canary_scale_percent: float | None = Field(default=None, gt=0, le=100)
+    # the largest scale the canary may take before promotion (a budget, cluster capacity)
+    canary_max_scale_percent: float | None = Field(default=None, gt=0, le=100)
     health_timeout: PositiveDuration = 300.0
     stability_timeout: PositiveDuration = 600.0
     # After scaling the old task set to 0, before deleting it. As long as the target groups'
@@ -84,7 +87,23 @@ class EcsPlatformConfig(Model):
                 f"({deregistration:g} s): the old task set would be deleted while its "
                 "connections (WebSocket sessions) still drain; wait at least as long",
             )
+        low, high = self.canary_scale_percent, self.canary_max_scale_percent
+        if low is not None and high is not None and low > high:
+            raise field_error(
+                "canaryScalePercent", f"{low:g}% is above canaryMaxScalePercent ({high:g}%)"
+            )
         return self
+
+    def capacity_problem(self, weight: int) -> str | None:
+        """Why the canary cannot serve ``weight`` percent of the traffic, if it cannot: it is
+        scaled to at least its weight, and never above ``canaryMaxScalePercent``."""
+        high = self.canary_max_scale_percent
+        if high is not None and weight > high:
+            return (
+                f"{weight}% of the traffic needs the canary task set scaled to {weight}% or "
+                f"more, above platform.canaryMaxScalePercent ({high:g}%)"
+            )
+        return None
 
 
 PlatformConfig = Annotated[LocalPlatformConfig | EcsPlatformConfig, Field(discriminator="type")]

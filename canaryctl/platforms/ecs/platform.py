@@ -6,6 +6,9 @@ so calling it twice, or again after a crash at any point, converges (DESIGN §4)
 see ``tasksets`` for the rules. The order of the steps is chosen so that every intermediate
 state serves all traffic from a scaled-up task set:
 
+- set weights: the canary's capacity follows its traffic: scaled to at least its weight
+  (never below ``canaryScalePercent``) and steady before a weight goes up, scaled down to it
+  only after a weight has come down.
 - promote: canary to 100% scale → wait steady → 100% of traffic to the canary's group → old
   primary scaled to 0 → canary made primary → drain delay → old task set deleted.
 - rollback: stable back to 100% scale if a promotion had started scaling it down → wait
@@ -136,6 +139,7 @@ class EcsPlatform:
         lay = self._layout()
         current = self._weights(lay)
         if current == weights:  # already done (a retried or resumed step): nothing to check
+            self._follow(lay.canary, weights.canary, up=True)  # a crash may have come first
             return current
         if expected is not None and current != expected:
             raise TrafficDrift(
@@ -144,7 +148,29 @@ class EcsPlatform:
             )
         if weights.canary > 0 and lay.canary is None:
             raise PlatformError("no canary task set: start the canary before sending it traffic")
-        return self._write_weights(lay, weights)
+        # Capacity follows traffic: up (and steady) before more traffic, down after less.
+        if weights.canary > current.canary:
+            self._follow(lay.canary, weights.canary, up=True)
+        done = self._write_weights(lay, weights)
+        if weights.canary < current.canary:
+            self._follow(lay.canary, weights.canary, up=False)
+        return done
+
+    def _follow(self, canary: dict[str, Any] | None, weight: int, *, up: bool) -> None:
+        """Scale the canary to what ``weight`` percent of the traffic needs: its weight, never
+        below the pipeline's minimum (``canaryScalePercent``; full scale without one)."""
+        if canary is None:
+            return
+        need = max(float(weight), self.settings.canary_scale_percent or 100.0)
+        most = self.settings.canary_max_scale_percent
+        if most is not None and need > most:
+            raise InvalidInput(
+                f"{weight}% of the traffic needs the canary task set at {need:g}% scale, above "
+                f"platform.canaryMaxScalePercent ({most:g}%)"
+            )
+        have = scale_of(canary)
+        if (up and have < need) or (not up and have > need):
+            self._scale(canary, need, "canary")
 
     def promote(self) -> PlatformState:
         lay = self._layout()

@@ -17,8 +17,11 @@ with these attributes works (tests pass a ``SimpleNamespace``):
     stability_timeout       seconds (default 600): how long promote/rollback wait for a task set
     drain_delay             seconds (default 30): between scaling the old task set to 0 and
                             deleting it
-    canary_scale_percent    float | None: the canary task set's scale (percent of the service's
-                            desired count); None → the engine's ``CanarySpec.scale_percent``
+    canary_scale_percent    float | None: the canary task set's smallest scale (percent of the
+                            service's desired count); above it the canary is scaled to its
+                            traffic weight; None → the engine's ``CanarySpec.scale_percent``
+    canary_max_scale_percent float | None: the largest scale the canary may take before
+                            promotion; a step with a larger weight is refused at validation
     poll_interval           seconds (default 5): describe_task_sets polling interval
     consistency_timeout     seconds (default 60): how long reads that do not show a write yet
                             (a new task set, a primary switch, new weights) are retried
@@ -82,15 +85,19 @@ class EcsSettings:
     stability_timeout: float = 600.0
     drain_delay: float = 30.0
     canary_scale_percent: float | None = None
+    canary_max_scale_percent: float | None = None
     poll_interval: float = 5.0
     consistency_timeout: float = 60.0
 
     def __post_init__(self) -> None:
         if bool(self.listener_arn) == bool(self.listener_rule_arn):
             raise InvalidInput("platform: set exactly one of listenerArn and listenerRuleArn")
-        pct = self.canary_scale_percent
-        if pct is not None and not 0 < pct <= 100:
-            raise InvalidInput(f"platform.canaryScalePercent: must be in (0, 100], got {pct}")
+        for name, pct in (
+            ("canaryScalePercent", self.canary_scale_percent),
+            ("canaryMaxScalePercent", self.canary_max_scale_percent),
+        ):
+            if pct is not None and not 0 < pct <= 100:
+                raise InvalidInput(f"platform.{name}: must be in (0, 100], got {pct}")
         if self.image is not None and "{" in self.image.replace("{version}", ""):
             raise InvalidInput(
                 f"platform.image: only {{version}} may be substituted, got {self.image!r}"
@@ -120,7 +127,7 @@ class EcsSettings:
         cluster = get("cluster")
         if not cluster:
             raise InvalidInput("platform.cluster: required for the ecs platform")
-        scale = get("canary_scale_percent")
+        scale, most = get("canary_scale_percent"), get("canary_max_scale_percent")
         return cls(
             cluster=str(cluster),
             service=str(get("service", service)),
@@ -133,6 +140,7 @@ class EcsSettings:
             stability_timeout=parse_seconds(get("stability_timeout", 600.0), "stabilityTimeout"),
             drain_delay=parse_seconds(get("drain_delay", 30.0), "drainDelay"),
             canary_scale_percent=float(scale) if scale is not None else None,
+            canary_max_scale_percent=float(most) if most is not None else None,
             poll_interval=parse_seconds(get("poll_interval", 5.0), "pollInterval"),
             consistency_timeout=parse_seconds(
                 get("consistency_timeout", 60.0), "consistencyTimeout"
