@@ -7,4 +7,10 @@ from __future__ import annotations
 
 __all__ = ["pytest_plugins"]
 
-pytest_plugins = ["tests._servers", "tests._sandbox", "tests._moto", "tests._aws_behaviour"]
+pytest_plugins = [
+    "tests._servers",
+    "tests._sandbox",
+    "tests._moto",
+    "tests._aws_behaviour",
+    "tests._environments",
+]
