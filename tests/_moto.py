@@ -7,7 +7,8 @@ Registered by ``tests/conftest.py`` (``pytest_plugins``); received through fixtu
   points boto3 (and canaryctl) at it the way a user points canaryctl at a region;
 - ``fresh_moto``: the same server, emptied before the test;
 - ``ecs_staging``: ``ecs_staging(primary_external_id=None)`` builds the staging world in a
-  fresh moto and returns an ``EcsStaging``.
+  fresh moto and returns an ``EcsStaging`` (``terraform_only=True``: as Terraform leaves it,
+  no task set).
 
 moto needs ``launchType="FARGATE"`` on the EXTERNAL service and its task sets (otherwise it
 tries to place tasks on container instances), DNS hostnames on the VPC and security groups in
@@ -187,6 +188,27 @@ def _task_definition(ecs: Any) -> str:
     )
 
 
+def _terraform_service(world: EcsStaging) -> None:
+    """The cluster, task definition and service as terraform/modules/ecs_service declares
+    them: FARGATE, EXTERNAL controller, a health-check grace period, ECS-managed tags, and no
+    task definition, load balancer or network configuration on the service (those belong to
+    task sets) and no task set."""
+    ecs = world.ecs
+    ecs.create_cluster(
+        clusterName=world.cluster, settings=[{"name": "containerInsights", "value": "enabled"}]
+    )
+    world.task_definition = _task_definition(ecs)
+    ecs.create_service(
+        cluster=world.cluster,
+        serviceName=world.service,
+        desiredCount=2,
+        launchType="FARGATE",
+        healthCheckGracePeriodSeconds=120,
+        enableECSManagedTags=True,
+        deploymentController={"type": "EXTERNAL"},
+    )
+
+
 def _service(world: EcsStaging, external_id: str | None) -> None:
     ecs = world.ecs
     ecs.create_cluster(clusterName=world.cluster)
@@ -241,16 +263,22 @@ def fresh_moto(moto_server: MotoServer) -> MotoServer:
 @pytest.fixture
 def ecs_staging(fresh_moto: MotoServer) -> Callable[..., EcsStaging]:
     """``ecs_staging(primary_external_id=None)`` → the staging world, built in a fresh moto.
+    ``terraform_only=True``: the service as Terraform creates it, without a task set.
 
     ``primary_external_id`` marks the primary task set as one canaryctl started (say
     ``canaryctl/1.0.0``); without it the image tag is all that names its version.
     """
 
-    def build(primary_external_id: str | None = None) -> EcsStaging:
+    def build(
+        primary_external_id: str | None = None, *, terraform_only: bool = False
+    ) -> EcsStaging:
         vpc, subnets, sg = _network(fresh_moto.client("ec2"))
         lb, blue, green, listener = _alb(fresh_moto.client("elbv2"), vpc, subnets)
         world = EcsStaging(fresh_moto, subnets, sg, lb, blue, green, listener)
-        _service(world, primary_external_id)
+        if terraform_only:  # as `canaryctl env up` leaves it: no task set yet
+            _terraform_service(world)
+        else:
+            _service(world, primary_external_id)
         return world
 
     return build

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-_MODULES = ["deploy", "control", "policy", "sandbox", "load", "env", "explain"]
+_MODULES = ["deploy", "control", "policy", "sandbox", "load", "env", "explain", "ecs"]
 
 for _name in _MODULES:
     try:

@@ -17,7 +17,7 @@ from canaryctl.config.diagnostics import Source
 from canaryctl.config.yamlload import LineDict, LineList
 from canaryctl.errors import CanaryError, InvalidInput
 
-__all__ = ["OutputsSource", "environments_root", "resolve_outputs"]
+__all__ = ["EnvironmentOutputs", "OutputsSource", "environments_root", "resolve_outputs"]
 
 # Environment name → its outputs ({name: value}), or a callable name → outputs.
 OutputsSource = Mapping[str, Mapping[str, Any]] | Callable[[str], Mapping[str, Any]]
@@ -33,7 +33,7 @@ def environments_root(explicit: Path | str | None = None) -> Path:
     return Path(explicit or os.environ.get(ENVIRONMENTS_VAR) or DEFAULT_ROOT)
 
 
-class _Outputs:
+class EnvironmentOutputs:
     """``name -> outputs`` through Terraform; a Terraform failure becomes an input problem
     naming the environment (the resolver then names the pipeline line)."""
 
@@ -102,7 +102,7 @@ def resolve_outputs(
     from canaryctl.infra.outputs import OutputReferenceError, resolve
 
     try:
-        found = outputs if outputs is not None else _Outputs(environments_root(root))
+        found = outputs if outputs is not None else EnvironmentOutputs(environments_root(root))
         resolved = resolve(source.data, found)
     except OutputReferenceError as exc:
         raise source.error(exc.key_path, exc.problem) from None

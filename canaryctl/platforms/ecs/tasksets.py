@@ -67,7 +67,7 @@ def layout(task_sets: list[dict[str, Any]], target_groups: tuple[str, str], serv
     if not primaries:
         raise PlatformError(
             f"service {service!r} has no PRIMARY task set: create the first one "
-            "(see docs/aws.md, 'How canaryctl drives ECS')"
+            "with `canaryctl ecs adopt -p PIPELINE` (docs/aws.md, step 4)"
         )
     primary = primaries[0]
     stable_tg = target_group_of(primary)

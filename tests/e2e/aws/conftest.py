@@ -220,6 +220,15 @@ def staging(
 
 
 @pytest.fixture
+def bare_staging(
+    ecs_staging: Callable[..., EcsStaging], tmp_path: Path, aws_behaviour_subprocess: Any
+) -> Staging:
+    """Staging as `canaryctl env up` leaves it: the service has no task set yet."""
+    world = ecs_staging(terraform_only=True)
+    return Staging(world, tmp_path, aws_behaviour_subprocess)
+
+
+@pytest.fixture
 def recording() -> Any:
     """Writes a replay recording: ``seconds`` one-second intervals per target; the canary
     answers ``canary_error_rate`` errors and a ``canary_slow`` share at 400 ms."""
