@@ -107,8 +107,13 @@ class _Adoption:
     # -- what is there ----------------------------------------------------------------------
 
     def _service(self) -> dict[str, Any]:
-        service = self.p._describe_service()
         name, cluster = self.s.service, self.s.cluster
+        try:
+            service = self.p._describe_service()
+        except PlatformError as exc:
+            if exc.code != "ClusterNotFoundException":
+                raise
+            raise InvalidInput(f"platform.cluster: no cluster {cluster!r} ({exc})") from None
         if not service or service.get("status") not in (None, "ACTIVE"):
             raise InvalidInput(f"platform.service: no active service {name!r} in cluster {cluster}")
         kind = (service.get("deploymentController") or {}).get("type", "ECS")

@@ -221,3 +221,21 @@ def test_task_sets_without_a_primary_are_refused_by_name(
     assert other["id"] in err and "externalId someone-else" in err
     assert len(err.splitlines()) == 1 and "Traceback" not in err
     assert _lines(writes) == [] and staging.task_sets()[0]["status"] == "ACTIVE"
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("platform.service=nope", "platform.service: no active service 'nope' in cluster staging"),
+        ("platform.cluster=nowhere", "platform.cluster: no cluster 'nowhere'"),
+    ],
+)
+def test_a_service_that_is_not_there_is_one_line_and_exit_2(
+    adopting: tuple[Staging, Path], override: str, message: str
+) -> None:
+    staging, pipeline = adopting
+    code, _, err = staging.run("ecs", "adopt", "-p", str(pipeline), "--set", override)
+
+    assert code == 2, err
+    assert err.startswith("error: ") and message in err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
