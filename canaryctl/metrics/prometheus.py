@@ -7,7 +7,8 @@ Which series, which labels: ``SeriesMapping``, built from the pipeline's ``metri
 label (the platform says which version each target runs) or by a label valued
 ``stable``/``canary``; route classes by a route-class label.
 
-For a window ``[start, end)`` it asks ``GET <url>/api/v1/query`` (Amazon Managed Prometheus:
+For a window ``[start, end)`` it asks ``GET <url>/api/v1/query`` (through prometheus-api-client's
+``PrometheusConnect.custom_query``, on a ``requests`` session) (Amazon Managed Prometheus:
 ``/workspaces/<id>/api/v1/query``, IAM action ``aps:QueryMetrics``) for the raw samples of the
 mapped series — the value at ``start`` (an instant query) and every sample in ``(start, end]``
 (a range selector evaluated at ``end``) — and adds up each series' increase itself, counting a
@@ -28,6 +29,7 @@ long-running process's whole history is never counted into one window.
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
@@ -35,7 +37,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
+from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
+from requests import RequestException, Response, Session
+from requests.adapters import BaseAdapter
+from requests.auth import AuthBase
+from urllib3.util.retry import Retry
 
 from canaryctl.errors import CanaryError, InvalidInput
 from canaryctl.metrics.base import NoData, SourceCapabilities, Target, WindowStats
@@ -151,7 +157,9 @@ Versions = Callable[[], Mapping[str, str]]
 class PrometheusSource:
     """Window statistics from ``url``. Unreachable, refused or empty → ``NoData`` with the
     reason. ``versions`` (needed with a version label): ``{"stable": v, "canary": v}``, or a
-    callable returning it (the platform's, asked until both are known)."""
+    callable returning it (the platform's, asked until both are known). ``adapter``: a requests
+    transport adapter to send the queries through instead of the network (tests). One query at
+    a time: the response of the last one is kept for its error text."""
 
     name = "prometheus"
 
@@ -162,8 +170,8 @@ class PrometheusSource:
         series: SeriesMapping | None = None,
         versions: Versions | Mapping[str, str] | None = None,
         timeout: float = 5.0,
-        auth: httpx.Auth | None = None,
-        transport: httpx.BaseTransport | None = None,
+        auth: AuthBase | None = None,
+        adapter: BaseAdapter | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         self.series = series or SeriesMapping.preset("gamebackend")
@@ -171,8 +179,10 @@ class PrometheusSource:
         self._versions_from = versions
         self._versions: dict[str, str] = {}
         self._auth = auth
-        self._transport = transport
-        self._client: httpx.Client | None = None
+        self._adapter = adapter
+        self._session: Session | None = None
+        self._client: PrometheusConnect | None = None
+        self._response: Response | None = None
 
     @classmethod
     def capabilities(cls, config: Any) -> SourceCapabilities:
@@ -204,14 +214,29 @@ class PrometheusSource:
             auth=auth_for(config.url, config.auth),
         )
 
-    def _http(self) -> httpx.Client:
+    def _http(self) -> PrometheusConnect:
         if self._client is None:
-            self._client = httpx.Client(
-                timeout=self.timeout,
+            session = Session()
+            # As the httpx client did: no proxy or .netrc from the environment, but its CA bundle.
+            session.trust_env = False
+            env = os.environ
+            session.verify = env.get("SSL_CERT_FILE") or env.get("SSL_CERT_DIR") or True
+            session.hooks["response"].append(self._keep)
+            # A refused connection is tried once more (httpx's retries=1); a read is not repeated.
+            self._client = PrometheusConnect(
+                self.url,
+                session=session,
                 auth=self._auth,
-                transport=self._transport or httpx.HTTPTransport(retries=1),
+                timeout=self.timeout,
+                retry=Retry(total=1, read=False),
             )
+            if self._adapter is not None:  # in place of the retrying one PrometheusConnect mounts
+                session.mount(self.url, self._adapter)
+            self._session = session
         return self._client
+
+    def _keep(self, response: Response, *args: Any, **kwargs: Any) -> None:
+        self._response = response
 
     def _version(self, target: Target) -> str | None:
         if self.series.version_label is None:
@@ -223,19 +248,23 @@ class PrometheusSource:
         return self._versions.get(str(target))
 
     def _query(self, query: str, at: float) -> list[dict[str, Any]]:
-        """``/api/v1/query`` at ``at``; raises ``httpx.HTTPError`` or ``PrometheusRefused``."""
-        resp = self._http().get(
-            f"{self.url}/api/v1/query", params={"query": query, "time": repr(at)}
-        )
-        if resp.status_code != 200:
+        """``/api/v1/query`` at ``at``; raises ``RequestException`` or ``PrometheusRefused``."""
+        try:
+            result = self._http().custom_query(query, params={"time": repr(at)})
+        except PrometheusApiClientException:  # not a 200: the kept response says what it was
+            resp = self._response
+            assert resp is not None
             raise PrometheusRefused(
                 f"prometheus {self.url} refused the query (HTTP {resp.status_code}): "
                 f"{_error_text(resp)}"
-            )
-        data = resp.json()
+            ) from None
+        except (KeyError, TypeError):  # a 200 without data.result: its status says why, below
+            result = None
+        assert self._response is not None
+        data = self._response.json()
         if data.get("status") != "success":
             raise PrometheusRefused(f"prometheus {self.url}: {data.get('error') or data}")
-        return list(data["data"]["result"])
+        return list(data["data"]["result"] if result is None else result)
 
     def _selectors(self, target: Target, route_class: str | None) -> tuple[str, list[str]]:
         """The series' selector, and the target's matchers alone (plus the selector)."""
@@ -275,7 +304,7 @@ class PrometheusSource:
         try:
             sel, base = self._selectors(target, route_class)
             totals = _increases(s, *self._samples(sel, base, start, end), start)
-        except httpx.HTTPError as exc:
+        except RequestException as exc:
             reason = f"prometheus {self.url} unreachable: {type(exc).__name__}: {exc}"
             return NoData(reason[:500], target, route_class)
         except CanaryError as exc:  # refused, no credentials to sign with, no version known
@@ -300,8 +329,8 @@ class PrometheusSource:
         )
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
+        if self._session is not None:
+            self._session.close()
 
 
 def _platform_versions(platform: Any) -> Versions:
@@ -316,7 +345,7 @@ def _platform_versions(platform: Any) -> Versions:
     return versions
 
 
-def _error_text(resp: httpx.Response) -> str:
+def _error_text(resp: Response) -> str:
     """The server's own message: AMP's ``message``, Prometheus' ``error``, or the body."""
     try:
         data = resp.json()
@@ -326,7 +355,7 @@ def _error_text(resp: httpx.Response) -> str:
         for key in ("message", "Message", "error"):
             if isinstance(data.get(key), str):
                 return str(data[key])[:300]
-    return resp.text.strip()[:300] or resp.reason_phrase
+    return resp.text.strip()[:300] or resp.reason
 
 
 def _key(metric: Mapping[str, str]) -> tuple[tuple[str, str], ...]:

@@ -1,10 +1,11 @@
 """SigV4 signing for Amazon Managed Service for Prometheus (AMP) query URLs.
 
-The Prometheus source's HTTP client gets ``auth_for(url, config.auth)``: a ``SigV4`` auth that
-adds ``sign_request(...)``'s headers to every request when the pipeline says ``auth: {type:
-sigv4}``, or by default when ``is_amp_url(url)``. Credentials come from the standard chain
-(environment, profile, the GitHub OIDC role's web identity, instance/task role) through
-canaryctl's boto3 session; the service name is ``aps``. AMP refuses unsigned query requests
+The Prometheus source's HTTP client (prometheus-api-client on a ``requests`` session) gets
+``auth_for(url, config.auth)``: a ``SigV4`` requests auth that adds ``sign_request(...)``'s
+headers to every request when the pipeline says ``auth: {type: sigv4}``, or by default when
+``is_amp_url(url)``. Credentials come from the standard chain (environment, profile, the GitHub
+OIDC role's web identity, instance/task role) through canaryctl's boto3 session; the service
+name is ``aps``. AMP refuses unsigned query requests
 (https://docs.aws.amazon.com/prometheus/latest/userguide/AMP-onboard-query-APIs.html); the
 query API is ``GET``/``POST /workspaces/<id>/api/v1/query``, IAM action ``aps:QueryMetrics``
 (https://docs.aws.amazon.com/prometheus/latest/userguide/AMP-APIReference-QueryMetrics.html).
@@ -18,11 +19,12 @@ canonical form, so the request must carry the same bytes: send GET requests to
 from __future__ import annotations
 
 import re
-from collections.abc import Generator, Mapping
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-import httpx
+from requests import PreparedRequest
+from requests.auth import AuthBase
 
 from canaryctl import aws
 from canaryctl.errors import MetricsError
@@ -86,26 +88,29 @@ def sign_request(
     return {name: str(value) for name, value in request.headers.items()}
 
 
-class SigV4(httpx.Auth):
-    """httpx auth: each request is re-encoded to its canonical URL and signed (service ``aps``).
-    ``region`` None: the URL's (AMP), else the AWS configuration's."""
+class SigV4(AuthBase):
+    """requests auth: each request is re-encoded to its canonical URL and signed (service
+    ``aps``). ``region`` None: the URL's (AMP), else the AWS configuration's."""
 
     def __init__(self, region: str | None = None, *, credentials: Any = None) -> None:
         self.region = region
         self.credentials = credentials
 
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+    def __call__(self, request: PreparedRequest) -> PreparedRequest:
         url = canonical_url(str(request.url))
         region = self.region or amp_region(url) or _configured_region(url)
         # Only the Host header and the signature's own headers are signed: anything a proxy
         # may rewrite (Connection, Accept-Encoding) stays out of the signature.
-        signed = {"Content-Type": request.headers["Content-Type"]} if request.content else {}
+        body = request.body
+        if body is not None and not isinstance(body, bytes | str):  # a stream: not hashable here
+            raise MetricsError(f"cannot sign a streamed request body to {url}")
+        signed = {"Content-Type": str(request.headers["Content-Type"])} if body else {}
         headers = sign_request(
-            request.method, url, signed, request.content, region, credentials=self.credentials
+            str(request.method), url, signed, body, region, credentials=self.credentials
         )
-        request.url = httpx.URL(url)
+        request.url = url
         request.headers.update(headers)
-        yield request
+        return request
 
 
 def _configured_region(url: str) -> str:

@@ -5,13 +5,17 @@ tests/e2e/local; the SigV4 ones in tests/integration/aws)."""
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
-import httpx
 import pytest
+import requests
+from requests.adapters import BaseAdapter
 
 from canaryctl.config.prometheus import PrometheusMetricsConfig
 from canaryctl.errors import InvalidInput
@@ -43,6 +47,31 @@ def test_unreachable_prometheus_is_nodata_with_the_reason(unused_tcp_port: int):
     src.close()
 
 
+class Adapter(BaseAdapter):
+    """A requests transport that answers every request with ``handle(request)``, off the
+    network (what httpx calls a mock transport)."""
+
+    def __init__(self, handle: Callable[[requests.PreparedRequest], requests.Response]) -> None:
+        super().__init__()
+        self.handle = handle
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kw: Any) -> requests.Response:
+        response = self.handle(request)
+        response.request, response.url = request, str(request.url)
+        return response
+
+    def close(self) -> None:
+        pass
+
+
+def _json(status: int, doc: Any) -> requests.Response:
+    response = requests.Response()
+    response.status_code = status
+    response.headers["Content-Type"] = "application/json"
+    response._content = json.dumps(doc).encode()
+    return response
+
+
 # --- the series mapping, against a fake server that evaluates the three query shapes --------
 
 MATCHER = re.compile(r'(\w+)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"')
@@ -68,8 +97,9 @@ class FakePrometheus:
     def add(self, samples: list[tuple[float, float]], **labels: str) -> None:
         self.series.append((labels, samples))
 
-    def handle(self, request: httpx.Request) -> httpx.Response:
-        query, at = request.url.params["query"], float(request.url.params["time"])
+    def handle(self, request: requests.PreparedRequest) -> requests.Response:
+        params = dict(parse_qsl(urlsplit(str(request.url)).query))
+        query, at = params["query"], float(params["time"])
         self.queries.append(query)
         if query.startswith("count by (job, instance) ("):
             groups: dict[tuple[str, str], int] = {}
@@ -92,7 +122,7 @@ class FakePrometheus:
             result = [
                 {"metric": labels, "value": [at, str(v)]} for labels, v in self._instant(query, at)
             ]
-        return httpx.Response(200, json={"status": "success", "data": {"result": result}})
+        return _json(200, {"status": "success", "data": {"result": result}})
 
     def _instant(self, selector: str, at: float) -> list[tuple[dict[str, str], float]]:
         out = []
@@ -104,8 +134,7 @@ class FakePrometheus:
 
     def source(self, series: SeriesMapping | None = None, **kw: Any) -> PrometheusSource:
         kw.setdefault("versions", {"stable": "v1", "canary": "v2"})
-        transport = httpx.MockTransport(self.handle)
-        return PrometheusSource("http://prom", series=series, transport=transport, **kw)
+        return PrometheusSource("http://prom", series=series, adapter=Adapter(self.handle), **kw)
 
 
 T0 = 1_800_000_000.0
@@ -216,7 +245,7 @@ def test_the_platform_is_asked_for_the_versions_until_the_canary_is_known():
     platform = Platform()
     config = PrometheusMetricsConfig(url="http://prom")  # type: ignore[call-arg]
     src = PrometheusSource.from_config(config, service="gb", base_dir=Path("."), platform=platform)
-    src._transport = httpx.MockTransport(prom.handle)
+    src._adapter = Adapter(prom.handle)
 
     early = src.window(Target.CANARY, T0, T0 + 10)
     assert isinstance(early, NoData) and early.reason == "no canary version known to the platform"
@@ -234,13 +263,11 @@ def test_without_a_platform_a_version_mapping_is_refused():
 
 
 def test_a_query_error_is_nodata_with_the_servers_message():
-    def refuse(request: httpx.Request) -> httpx.Response:
+    def refuse(request: requests.PreparedRequest) -> requests.Response:
         body = {"status": "error", "errorType": "bad_data", "error": "parse error at char 3"}
-        return httpx.Response(400, json=body)
+        return _json(400, body)
 
-    src = PrometheusSource(
-        "http://prom", versions={"canary": "v2"}, transport=httpx.MockTransport(refuse)
-    )
+    src = PrometheusSource("http://prom", versions={"canary": "v2"}, adapter=Adapter(refuse))
     got = src.window(Target.CANARY, T0, T0 + 10)
     assert isinstance(got, NoData)
     assert (
