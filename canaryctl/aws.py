@@ -4,10 +4,20 @@
 - One boto3 session per process (credentials are resolved once, as the AWS CLI does). Clients
   created from it copy its event handlers, which is how tests inject faults (throttling) into
   every client: ``canaryctl.aws.session().events.register("before-call", handler)``.
-- Clients use botocore's *adaptive* retry mode (exponential backoff plus a client-side rate
-  limiter that slows down after throttling). ``call`` adds a bounded retry of our own on top,
-  for throttling that outlasts botocore's attempts and for faults that bypass botocore's retry
-  loop.
+- One retry budget per call, and it is ``call``'s: clients are made with botocore's retries
+  off (``standard`` mode, ``total_max_attempts=1``), so each attempt of ``call``'s bounded loop
+  (``RetryPolicy``: 6 attempts, exponential backoff with full jitter) is exactly one HTTP
+  request, and a call sends at most ``RetryPolicy.attempts`` requests. (With botocore's 10
+  adaptive retries inside it, a call could send 6 x 11 = 66.) Our loop, not botocore's,
+  because it also covers faults that never reach botocore's retry handler, sleeps through the
+  caller's clock (tests use a fake one), and decides which codes are worth another attempt.
+- ``LimitExceededException`` is not throttling for canaryctl: ECS answers it to
+  CreateTaskSet, UpdateTaskSet, DeleteTaskSet, RegisterTaskDefinition and TagResource when a
+  quota is reached ("The limit for the resource was exceeded", HTTP 400;
+  https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CreateTaskSet.html#API_CreateTaskSet_Errors,
+  quotas: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-quotas.html).
+  Waiting does not raise a quota, so it fails at once with its code (botocore's own retry
+  lists would retry it as throttling, another reason its retries are off).
 - The endpoint is never passed explicitly: boto3 honours ``AWS_ENDPOINT_URL`` (and
   ``AWS_ENDPOINT_URL_<SERVICE>``), so a user or a test points the whole tool at another
   endpoint (moto's server, LocalStack) without a code change.
@@ -41,7 +51,8 @@ __all__ = [
 
 T = TypeVar("T")
 
-# The codes AWS services use for "slow down"; botocore's own list, plus S3's and ELB's spellings.
+# The codes AWS services use for "slow down": botocore's own list (but LimitExceededException,
+# a quota error for ECS: see the module doc), plus S3's and ELB's spellings.
 THROTTLING_CODES = frozenset(
     {
         "Throttling",
@@ -53,7 +64,6 @@ THROTTLING_CODES = frozenset(
         "TransactionInProgressException",
         "RequestLimitExceeded",
         "BandwidthLimitExceeded",
-        "LimitExceededException",
         "RequestThrottled",
         "SlowDown",
         "PriorRequestNotComplete",
@@ -113,13 +123,14 @@ def resolve_region(region: str | None) -> str:
     return str(found)
 
 
-def client(service: str, *, region: str | None = None, max_attempts: int = 10) -> Any:
-    """A boto3 client with adaptive retries for ``service`` in ``region``."""
+def client(service: str, *, region: str | None = None) -> Any:
+    """A boto3 client for ``service`` in ``region`` that sends each request once: ``call``'s
+    loop is the only retry (see the module doc)."""
     from botocore.config import Config
 
     config = Config(
         region_name=resolve_region(region),
-        retries={"mode": "adaptive", "max_attempts": max_attempts},
+        retries={"mode": "standard", "total_max_attempts": 1},
         connect_timeout=10,
         read_timeout=30,
         user_agent_extra="canaryctl",
