@@ -38,6 +38,7 @@ from typing import Any, TypeVar
 from canaryctl.errors import CanaryError, InvalidInput, PlatformError
 
 __all__ = [
+    "QUOTA_CODES",
     "THROTTLING_CODES",
     "TRANSIENT_CODES",
     "RetryPolicy",
@@ -70,6 +71,8 @@ THROTTLING_CODES = frozenset(
         "EC2ThrottledException",
     }
 )
+# A service quota was reached: never retried, and the error says so (see the module doc).
+QUOTA_CODES = frozenset({"LimitExceededException"})
 # Server-side faults that are worth another attempt (the request may not have been applied;
 # every adapter call is idempotent, so repeating it is safe).
 TRANSIENT_CODES = frozenset(
@@ -140,8 +143,8 @@ def client(service: str, *, region: str | None = None) -> Any:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Our own bounded retry around botocore's: ``attempts`` in all, exponential backoff with
-    full jitter between ``base_s`` and ``cap_s``."""
+    """The one retry budget of a call: ``attempts`` HTTP requests in all (botocore's own retries
+    are off), exponential backoff with full jitter between ``base_s`` and ``cap_s``."""
 
     attempts: int = 6
     base_s: float = 0.5
@@ -196,6 +199,11 @@ def call(
                 raise
             if last or not (code in THROTTLING_CODES or code in TRANSIENT_CODES):
                 message = exc.response.get("Error", {}).get("Message") or str(exc)
+                if code in QUOTA_CODES:
+                    message += (
+                        " [an AWS service quota was reached: retrying cannot help; raise the"
+                        " quota in Service Quotas or delete unused resources]"
+                    )
                 raise make(f"{what}: {message}", code) from None
         except (BotoConnectionError, HTTPClientError) as exc:  # unreachable, timed out
             if last:

@@ -87,3 +87,21 @@ def test_a_missing_region_is_invalid_input(monkeypatch: pytest.MonkeyPatch, tmp_
         assert aws.resolve_region("eu-central-1") == "eu-central-1"
     finally:
         aws.reset()
+
+
+def test_a_quota_error_fails_at_once_with_its_code() -> None:
+    # ECS answers LimitExceededException when a quota is reached (API_CreateTaskSet.html#Errors):
+    # waiting does not raise a quota, so there is no second attempt.
+    slept: list[float] = []
+    fn, calls = failing(*[client_error("LimitExceededException", "The limit was exceeded")] * 4)
+    with pytest.raises(PlatformError) as caught:
+        aws.call(fn, what="create the canary task set", policy=POLICY, sleep=slept.append)
+    assert (len(calls), slept) == (1, [])
+    assert caught.value.code == "LimitExceededException"
+    assert str(caught.value).startswith("create the canary task set: The limit was exceeded [")
+    assert "quota" in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_clients_leave_every_retry_to_call() -> None:
+    config = aws.client("ecs", region="eu-west-1").meta.config
+    assert config.retries == {"mode": "standard", "total_max_attempts": 1}

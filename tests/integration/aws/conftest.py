@@ -123,7 +123,8 @@ def throttle_before_call(moto: str) -> Iterator[Throttler]:
 @pytest.fixture
 def throttle_before_send(moto: str) -> Iterator[Throttler]:
     """30% of HTTP sends answered 400 ThrottlingException at ``before-send``: the response goes
-    through botocore's ``needs-retry`` handling (adaptive mode), as a real throttle would."""
+    is parsed by botocore as a real throttle would be (its retries are off: canaryctl's loop
+    retries)."""
     from botocore.awsrequest import AWSResponse
 
     throttler = Throttler(rate=0.3)

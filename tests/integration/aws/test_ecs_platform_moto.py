@@ -277,11 +277,10 @@ def test_throttling_short_circuited_before_botocore_retries_is_absorbed(
     _assert_after_life_cycle(world)
 
 
-def test_throttling_answered_over_http_is_absorbed_by_adaptive_retries(
+def test_throttling_answered_over_http_is_absorbed_by_the_retry_budget(
     world: EcsWorld, make_platform: MakePlatform, throttle_before_send: Throttler
 ) -> None:
-    # Shorter than the life cycle above: after a throttle botocore's adaptive mode limits the
-    # client to about one request a second (as it would against AWS), so each call costs ~1 s.
+    # botocore's retries are off: each throttled HTTP answer costs one of canaryctl's attempts.
     platform = make_platform()
     platform.start_canary(CanarySpec(version="1.1.0"))
     platform.set_weights(Weights(90, 10), expected=Weights(100, 0))
