@@ -33,6 +33,7 @@ __all__ = [
     "LockHeld",
     "MetricsError",
     "PlatformError",
+    "RecordConflict",
     "StateError",
     "TrafficDrift",
     "UnhealthyTaskSet",
@@ -105,3 +106,17 @@ class MetricsError(CanaryError):
 
 class StateError(CanaryError):
     """The state store could not load or save a record."""
+
+
+class RecordConflict(StateError):
+    """A conditional save was refused: another process wrote the record after this one last
+    read or wrote it (another engine took over). Nothing was overwritten."""
+
+    exit_code = EXIT_LOCKED
+
+    def __init__(self, deployment_id: str, detail: str = "") -> None:
+        self.deployment_id = deployment_id
+        super().__init__(
+            f"deployment {deployment_id} was written by another process since this one last "
+            f"read it{detail}; not overwritten"
+        )

@@ -8,7 +8,8 @@ them), ``task_definition_arn`` (what the canary's task set runs, once started),
 ``counters`` (per SLO: checks, failures, consecutive missing), ``verdicts``, ``events``,
 ``requests`` (control requests handled), ``engine`` (pid, host, heartbeat of the process in
 charge), ``paused`` / ``failed`` (how to continue), ``outcome`` (cause), ``plan`` and
-``config`` (what was started, so a resume does not depend on the files), timestamps.
+``config`` (what was started, so a resume does not depend on the files), timestamps, and
+``rev`` (the store's revision of the record: saves are conditional on it, see ``state.base``).
 """
 
 from __future__ import annotations

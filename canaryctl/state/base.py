@@ -16,7 +16,10 @@ __all__ = ["StateStore"]
 
 class StateStore(Protocol):
     def save(self, record: dict[str, Any]) -> None:
-        """Durably write a record (``record["id"]`` is its key)."""
+        """Durably write a record (``record["id"]`` is its key) if the store still holds the
+        revision it was read at (``record["rev"]``; a record without one may only be created),
+        and set ``record["rev"]`` to the new revision. ``RecordConflict`` (exit 5) when another
+        process wrote it in between: a second writer is refused, never merged."""
         ...
 
     def load(self, deployment_id: str) -> dict[str, Any]:

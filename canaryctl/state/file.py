@@ -5,16 +5,25 @@
     <dir>/locks/<service>.lock          the per-service lock: holder, pid, host, time
 
 Writes go to a temporary file that is fsynced and renamed over the target, then the directory
-is fsynced: a crash leaves either the old or the new record, never half of one. The lock file
-is created with O_CREAT|O_EXCL, so two processes cannot both take it. A lock whose process is
-gone is reported as stale (with how to finish the deployment), never silently taken over:
-only its holder (``resume`` of that deployment) re-acquires it.
+is fsynced: a crash leaves either the old or the new record, never half of one.
+
+Records are written conditionally: a record carries its revision (``rev``, 1 on creation, one
+more on every save), and a save replaces the file only if the file still holds the revision the
+record was read at (checked under an ``flock`` of the ``deployments`` directory). So when another
+process took a deployment over (``abort --force``, a concurrent ``resume``), the old writer's next
+save raises ``RecordConflict`` instead of overwriting the newer record.
+
+The lock file is written whole to a temporary file, then ``link``ed into place, which fails if
+the lock exists: two processes cannot both take it, and a full disk leaves no empty lock behind.
+A lock whose process is gone is reported as stale (with how to finish the deployment), never
+silently taken over: only its holder (``resume`` of that deployment) re-acquires it.
 """
 
 from __future__ import annotations
 
 import builtins
 import contextlib
+import fcntl
 import json
 import os
 import re
@@ -24,7 +33,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from canaryctl.errors import DeploymentNotFound, InvalidInput, LockHeld, StateError
+from canaryctl.errors import (
+    DeploymentNotFound,
+    InvalidInput,
+    LockHeld,
+    RecordConflict,
+    StateError,
+)
 from canaryctl.state.liveness import identity, is_alive
 
 __all__ = ["DEFAULT_STATE_DIR", "FileStateStore", "LockHeldBy", "state_dir"]
@@ -63,20 +78,39 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
-def _write_atomic(path: Path, data: dict[str, Any]) -> None:
+def _encode(data: dict[str, Any]) -> bytes:
+    return json.dumps(data, indent=1, sort_keys=True).encode("utf-8")
+
+
+def _write_atomic(path: Path, data: dict[str, Any] | bytes, *, exclusive: bool = False) -> None:
+    """Write ``data`` to a fsynced temporary file, then rename it over ``path`` — or, with
+    ``exclusive``, link it to ``path`` (``FileExistsError`` if ``path`` exists)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    body = data if isinstance(data, bytes) else _encode(data)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=1, sort_keys=True)
+        with os.fdopen(fd, "wb") as f:
+            f.write(body)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        if exclusive:
+            os.link(tmp, path)
+            os.unlink(tmp)
+        else:
+            os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
     _fsync_dir(path.parent)
+
+
+def _by(path: Path) -> str:
+    """Who wrote the record at ``path`` last, for a conflict's message."""
+    with contextlib.suppress(OSError, StateError):
+        engine = _read(path).get("engine") or {}
+        return f" (its engine: pid {engine.get('pid')} on {engine.get('host')})"
+    return ""
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -94,21 +128,42 @@ class FileStateStore:
 
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root)
+        self._revs: dict[str, int] = {}  # deployment id → revision this store last read/wrote
 
     # records -----------------------------------------------------------------------------
     def _record_path(self, deployment_id: str) -> Path:
         return self.root / "deployments" / f"{_safe(deployment_id, 'deployment id')}.json"
 
     def save(self, record: dict[str, Any]) -> None:
+        """Write ``record`` if the file still holds the revision it was read at (its ``rev``,
+        else the one this store last read or wrote; none: the file must not exist), and set
+        its ``rev`` to the new one. ``RecordConflict`` otherwise."""
+        deployment_id = str(record["id"])
+        path = self._record_path(deployment_id)
+        expected = record.get("rev", self._revs.get(deployment_id))
         try:
-            _write_atomic(self._record_path(record["id"]), record)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            guard = os.open(path.parent, os.O_RDONLY)
+            try:
+                fcntl.flock(guard, fcntl.LOCK_EX)  # released when the descriptor closes
+                try:
+                    current: int | None = int(_read(path).get("rev") or 0)
+                except FileNotFoundError:
+                    current = None
+                if current is not None and current != expected:
+                    raise RecordConflict(deployment_id, _by(path))
+                rev = (current or 0) + 1
+                _write_atomic(path, {**record, "rev": rev})
+            finally:
+                os.close(guard)
         except OSError as exc:
-            raise StateError(f"cannot save deployment {record['id']}: {exc}") from None
+            raise StateError(f"cannot save deployment {deployment_id}: {exc}") from None
+        record["rev"] = self._revs[deployment_id] = rev
 
     def load(self, deployment_id: str) -> dict[str, Any]:
         path = self._record_path(deployment_id)
         try:
-            return _read(path)
+            return self._seen(_read(path))
         except FileNotFoundError:
             raise DeploymentNotFound(
                 f"no deployment {deployment_id!r} in {self.root} (see `canaryctl history`)"
@@ -124,9 +179,14 @@ class FileStateStore:
             except (OSError, StateError):
                 continue  # a record being replaced or damaged must not hide the others
             if service is None or record.get("service") == service:
-                records.append(record)
+                records.append(self._seen(record))
         records.sort(key=lambda r: (r.get("created_at") or 0, r.get("id", "")), reverse=True)
         return records[:limit]
+
+    def _seen(self, record: dict[str, Any]) -> dict[str, Any]:
+        record["rev"] = int(record.get("rev") or 0)  # records written before revisions: 0
+        self._revs[str(record.get("id"))] = record["rev"]
+        return record
 
     # lock --------------------------------------------------------------------------------
     def _lock_path(self, service: str) -> Path:
@@ -138,7 +198,7 @@ class FileStateStore:
         except FileNotFoundError:
             return None
         except StateError:
-            # Created but not yet written by its owner (a few microseconds), or damaged.
+            # Damaged (a lock is linked into place whole, so never half-written).
             return {"holder": "unknown (unreadable lock file)", "pid": None}
 
     def acquire(self, service: str, holder: str) -> None:
@@ -146,18 +206,15 @@ class FileStateStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         info = {"holder": holder, **identity(), "time": time.time()}
         try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            _write_atomic(path, info, exclusive=True)
         except FileExistsError:
             current = self._lock_info(service) or {}
             if current.get("holder") == holder:
                 _write_atomic(path, info)  # resume by the holder: the lock is now ours
                 return
             raise self._held(service, current) from None
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(info, f)
-            f.flush()
-            os.fsync(f.fileno())
-        _fsync_dir(path.parent)
+        except OSError as exc:
+            raise StateError(f"cannot lock service {service!r} in {path.parent}: {exc}") from None
 
     def _held(self, service: str, current: dict[str, Any]) -> LockHeldBy:
         since = current.get("time")

@@ -11,6 +11,12 @@ The lock is one conditional write: ``PutObject`` with ``If-None-Match: *`` succe
 one writer; the others get 412 and read the holder from the object. Release deletes with
 ``If-Match: <ETag>``, so it removes only the lock object we read — never one another deployment
 created in the meantime. Why S3 rather than DynamoDB: see docs/aws.md.
+
+Records are written conditionally too: a record carries its revision (``rev``), and a save is a
+``PutObject`` with ``If-Match: <ETag>`` of the object at the revision the record was read at (a
+new record: ``If-None-Match: *``). When another process took the deployment over, the old
+writer's next save gets 412 and raises ``RecordConflict``: a second writer is refused, never
+merged (https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html).
 """
 
 from __future__ import annotations
@@ -26,7 +32,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from canaryctl import aws
-from canaryctl.errors import CanaryError, DeploymentNotFound, LockHeld, StateError
+from canaryctl.errors import (
+    CanaryError,
+    DeploymentNotFound,
+    LockHeld,
+    RecordConflict,
+    StateError,
+)
 
 __all__ = ["S3StateStore"]
 
@@ -66,6 +78,8 @@ class S3StateStore:
         self._clock = clock
         self._indexed: set[str] = set()
         self._seen_requests: dict[str, dict[str, Any]] = {}  # request objects are immutable
+        # deployment id → (revision, ETag) of the record as this store last read or wrote it
+        self._revs: dict[str, tuple[int, str]] = {}
 
     @classmethod
     def from_config(cls, config: Any) -> S3StateStore:
@@ -95,9 +109,32 @@ class S3StateStore:
     # -- records -------------------------------------------------------------------------
 
     def save(self, record: dict[str, Any]) -> None:
+        """Write ``record`` if S3 still holds the revision it was read at (its ``rev``, else the
+        one this store last read or wrote; none: create only), and set its ``rev`` to the new
+        one. ``RecordConflict`` otherwise."""
         deployment_id = str(record["id"])
-        body = json.dumps(record, sort_keys=True, default=str).encode()
-        self._put(self._record_key(deployment_id), body, f"save deployment {deployment_id}")
+        key = self._record_key(deployment_id)
+        known = self._revs.get(deployment_id)
+        expected = record.get("rev", known[0] if known else None)
+        condition: dict[str, Any] = {"if_none_match": True}
+        rev = 1
+        if expected is not None:
+            etag = known[1] if known and known[0] == expected else self._etag_at(key, expected)
+            if etag is None:
+                raise RecordConflict(deployment_id, self._by(key))
+            condition, rev = {"if_match": etag}, int(expected) + 1
+        body = json.dumps({**record, "rev": rev}, sort_keys=True, default=str).encode()
+        try:
+            etag = self._put(key, body, f"save deployment {deployment_id}", **condition)
+        except _Conflict:
+            # A retried PUT whose first attempt landed (its answer lost) gets 412 too: it is
+            # ours if the object holds exactly our bytes.
+            found = self._get(key, f"load {deployment_id}")
+            if found is None or found[0] != body:
+                raise RecordConflict(deployment_id, self._by(key)) from None
+            etag = found[1]
+        record["rev"] = rev
+        self._revs[deployment_id] = (rev, etag)
         if deployment_id not in self._indexed:
             service = str(record.get("service") or "_")
             inverted = _INVERT_MS - int(self._clock() * 1000)
@@ -111,7 +148,7 @@ class S3StateStore:
             raise DeploymentNotFound(
                 f"no deployment {deployment_id!r} in s3://{self.bucket}/{self.prefix}"
             )
-        return self._decode(found[0], deployment_id)
+        return self._seen(self._decode(found[0], deployment_id), found[1])
 
     def list(self, service: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
         prefix = f"{self.prefix}index/{service}/" if service else f"{self.prefix}index/"
@@ -127,10 +164,35 @@ class S3StateStore:
             seen.add(deployment_id)
             found = self._get(self._record_key(deployment_id), f"load {deployment_id}")
             if found is not None:
-                records.append(self._decode(found[0], deployment_id))
+                records.append(self._seen(self._decode(found[0], deployment_id), found[1]))
             if len(records) >= limit:
                 break
         return records
+
+    def _seen(self, record: dict[str, Any], etag: str) -> dict[str, Any]:
+        record["rev"] = int(record.get("rev") or 0)  # records written before revisions: 0
+        self._revs[str(record.get("id"))] = (record["rev"], etag)
+        return record
+
+    def _etag_at(self, key: str, rev: int) -> str | None:
+        """The object's ETag if it is at revision ``rev`` (None: another revision, or gone)."""
+        found = self._get(key, f"read {key}")
+        if found is None:
+            return None
+        try:
+            current = int(json.loads(found[0]).get("rev") or 0)
+        except (ValueError, TypeError, AttributeError):
+            return None
+        return found[1] if current == rev else None
+
+    def _by(self, key: str) -> str:
+        """Who wrote the record at ``key`` last, for a conflict's message."""
+        try:
+            found = self._get(key, f"read {key}")
+            engine = json.loads(found[0]).get("engine") or {} if found else {}
+        except (CanaryError, ValueError, AttributeError):
+            return ""
+        return f" (its engine: pid {engine.get('pid')} on {engine.get('host')})" if engine else ""
 
     # -- control requests from other processes ------------------------------------------
 
@@ -235,10 +297,21 @@ class S3StateStore:
         except (ValueError, TypeError):
             return {"holder": "unknown (unreadable lock object)"}, found[1]
 
-    def _put(self, key: str, body: bytes, what: str, *, if_none_match: bool = False) -> None:
+    def _put(
+        self,
+        key: str,
+        body: bytes,
+        what: str,
+        *,
+        if_none_match: bool = False,
+        if_match: str | None = None,
+    ) -> str:
+        """PUT ``body`` at ``key``; its new ETag. ``_Conflict`` when a condition fails."""
         extra: dict[str, Any] = {"IfNoneMatch": "*"} if if_none_match else {}
+        if if_match is not None:
+            extra["IfMatch"] = if_match
         try:
-            aws.call(
+            answer = aws.call(
                 self._s3.put_object,
                 what=what,
                 policy=self._retry,
@@ -254,6 +327,7 @@ class S3StateStore:
             if aws.error_code(exc) in _CONFLICT:
                 raise _Conflict from None
             raise
+        return str(answer.get("ETag", ""))
 
     def _get(self, key: str, what: str) -> tuple[bytes, str] | None:
         try:

@@ -8,7 +8,7 @@ from typing import Any
 import boto3
 import pytest
 
-from canaryctl.errors import DeploymentNotFound, LockHeld, StateError
+from canaryctl.errors import DeploymentNotFound, LockHeld, RecordConflict, StateError
 from canaryctl.state.s3 import S3StateStore
 
 pytestmark = pytest.mark.integration
@@ -93,9 +93,9 @@ def test_records_round_trip_and_list_newest_first(make_store: Callable[..., S3St
     assert [r["id"] for r in store.list("gamebackend")] == ["dep-2", "dep-0"]
     assert [r["id"] for r in store.list()] == ["dep-2", "dep-1", "dep-0"]
     assert [r["id"] for r in store.list(limit=1)] == ["dep-2"]
-    # a resumed process indexes the record again; it is listed once
+    # a resumed process (it reads the record, then writes it) indexes it again; listed once
     later = make_store(lambda: now[0] + 600)
-    later.save({"id": "dep-0", "service": "gamebackend", "phase": "promoted"})
+    later.save(later.load("dep-0"))
     assert [r["id"] for r in later.list("gamebackend")] == ["dep-0", "dep-2"]
 
 
@@ -153,3 +153,20 @@ def test_a_missing_lock_or_record_answered_403_reads_as_missing(
     assert store.holder("gamebackend") is None  # released: missing again, 403 again
     store.save({"id": "dep-1", "service": "gamebackend", "phase": "promoted"})
     assert store.load("dep-1")["phase"] == "promoted"
+
+
+def test_a_second_writer_is_refused_not_merged(make_store: Callable[..., S3StateStore]) -> None:
+    make_store().save({"id": "dep-1", "service": "gamebackend", "phase": "analyzing"})
+    old, new = make_store(), make_store()
+    mine, theirs = old.load("dep-1"), new.load("dep-1")
+    theirs.update(phase="rolling_back", engine={"pid": 2, "host": "laptop"})
+    new.save(theirs)
+    mine["phase"] = "promoting"
+    with pytest.raises(RecordConflict, match=r"dep-1 was written by another .*pid 2 on laptop"):
+        old.save(mine)
+    with pytest.raises(RecordConflict):  # never read: a blind overwrite is refused too
+        make_store().save({"id": "dep-1", "service": "gamebackend", "phase": "promoted"})
+    assert make_store().load("dep-1")["phase"] == "rolling_back"
+    theirs["phase"] = "rolled_back"
+    new.save(theirs)  # the winner goes on writing
+    assert make_store().load("dep-1")["rev"] == 3

@@ -10,7 +10,13 @@ import threading
 
 import pytest
 
-from canaryctl.errors import DeploymentNotFound, InvalidInput, LockHeld, StateError
+from canaryctl.errors import (
+    DeploymentNotFound,
+    InvalidInput,
+    LockHeld,
+    RecordConflict,
+    StateError,
+)
 from canaryctl.state import open_store
 from canaryctl.state.file import FileStateStore
 
@@ -115,3 +121,65 @@ def test_state_dir_from_flag_env_or_default(tmp_path, monkeypatch):
     assert open_store(str(tmp_path / "flag")).root == tmp_path / "flag"
     monkeypatch.delenv("CANARYCTL_STATE_DIR")
     assert str(open_store(None).root) == ".canaryctl"
+
+
+def test_a_second_writer_is_refused_not_merged(tmp_path):
+    """Two processes read revision 1; the first to write wins, the other's save is refused
+    and the record keeps the winner's content (a takeover fences the old engine)."""
+    FileStateStore(tmp_path).save({"id": "d1", "phase": "analyzing", "engine": {"pid": 1}})
+    old, new = FileStateStore(tmp_path), FileStateStore(tmp_path)
+    mine, theirs = old.load("d1"), new.load("d1")
+    assert mine["rev"] == theirs["rev"] == 1
+
+    theirs.update(phase="rolling_back", engine={"pid": 2, "host": "laptop"})
+    new.save(theirs)
+    assert theirs["rev"] == 2
+    mine["phase"] = "promoting"
+    with pytest.raises(RecordConflict, match=r"d1 was written by another .*pid 2 on laptop"):
+        old.save(mine)
+    assert FileStateStore(tmp_path).load("d1")["phase"] == "rolling_back"
+    assert RecordConflict.exit_code == 5
+
+
+def test_a_record_may_be_created_only_once(tmp_path):
+    FileStateStore(tmp_path).save({"id": "d1", "n": 1})
+    with pytest.raises(RecordConflict):
+        FileStateStore(tmp_path).save({"id": "d1", "n": 2})  # never read: a blind overwrite
+
+
+def test_concurrent_saves_of_one_revision_let_exactly_one_through(tmp_path):
+    FileStateStore(tmp_path).save({"id": "d1", "n": 0})
+    readers = [FileStateStore(tmp_path) for _ in range(8)]
+    records = [r.load("d1") for r in readers]
+    won, lost = [], []
+    barrier = threading.Barrier(len(readers))
+
+    def write(i: int) -> None:
+        barrier.wait()
+        try:
+            readers[i].save({**records[i], "n": i})
+            won.append(i)
+        except RecordConflict:
+            lost.append(i)
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(len(readers))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert len(won) == 1 and len(lost) == len(readers) - 1
+    assert FileStateStore(tmp_path).load("d1")["n"] == won[0]
+
+
+def test_a_full_disk_while_locking_leaves_no_lock(store, monkeypatch):
+    def no_space(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", no_space)
+    with pytest.raises(StateError, match=r"cannot lock service 'svc'.*No space left"):
+        store.acquire("svc", "dep-1")
+    monkeypatch.undo()
+    assert store.holder("svc") is None
+    assert list((store.root / "locks").iterdir()) == []  # no empty lock, no temporary file
+    store.acquire("svc", "dep-2")
+    assert store.holder("svc") == "dep-2"
