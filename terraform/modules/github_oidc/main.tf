@@ -15,7 +15,6 @@ locals {
   arn_prefix       = "arn:${data.aws_partition.current.partition}"
   ecs_prefix       = "${local.arn_prefix}:ecs:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}"
   task_sets        = "${local.ecs_prefix}:task-set/${var.cluster_name}/${var.service_name}/*"
-  tasks            = "${local.ecs_prefix}:task/${var.cluster_name}/*"
   task_definitions = "${local.ecs_prefix}:task-definition/${var.task_definition_family}:*"
   # Rules of the listener: listener/app/NAME/LB/L -> listener-rule/app/NAME/LB/L/*
   listener_rules = "${replace(var.listener_arn, ":listener/", ":listener-rule/")}/*"

@@ -1,14 +1,9 @@
 # Exactly what canaryctl calls. Where AWS supports resource-level permissions the statement
 # names this environment's ARNs; the few actions that only accept "*" are kept apart so
-# that is visible.
+# that is visible. tests/unit/infra/test_deploy_policy_matches_calls.py derives the calls from
+# canaryctl/'s code and fails on any call not allowed here or any grant nothing calls.
 
 data "aws_iam_policy_document" "deploy" {
-  statement {
-    sid       = "EcsReadCluster"
-    actions   = ["ecs:DescribeClusters"]
-    resources = [var.cluster_arn]
-  }
-
   statement {
     sid = "EcsTaskSetsOfTheService"
     actions = [
@@ -20,23 +15,6 @@ data "aws_iam_policy_document" "deploy" {
       "ecs:UpdateServicePrimaryTaskSet",
     ]
     resources = [var.service_arn, local.task_sets]
-  }
-
-  statement {
-    sid       = "EcsTasksOfTheCluster"
-    actions   = ["ecs:DescribeTasks"]
-    resources = [local.tasks]
-  }
-
-  statement {
-    sid       = "EcsListTasksOfTheCluster"
-    actions   = ["ecs:ListTasks"]
-    resources = ["*"]
-    condition {
-      test     = "ArnEquals"
-      variable = "ecs:cluster"
-      values   = [var.cluster_arn]
-    }
   }
 
   statement {
@@ -79,7 +57,7 @@ data "aws_iam_policy_document" "deploy" {
     actions = [
       "elasticloadbalancing:DescribeListeners",
       "elasticloadbalancing:DescribeRules",
-      "elasticloadbalancing:DescribeTargetGroups",
+      # On a health timeout the error names the targets' health reasons.
       "elasticloadbalancing:DescribeTargetHealth",
     ]
     resources = ["*"]
@@ -100,20 +78,28 @@ data "aws_iam_policy_document" "deploy" {
 
   statement {
     sid       = "StateRecordsAndLock"
-    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    actions   = ["s3:GetObject", "s3:PutObject"]
     resources = ["${var.state_bucket_arn}/${local.state_prefix}/*"]
   }
 
   statement {
-    # Without ListBucket a missing record answers 403 instead of 404.
-    sid       = "StateListPrefix"
+    # canaryctl deletes only its lock (records, index entries and requests are kept).
+    sid       = "StateUnlock"
+    actions   = ["s3:DeleteObject"]
+    resources = ["${var.state_bucket_arn}/${local.state_prefix}/locks/${var.service_name}.json"]
+  }
+
+  statement {
+    # GetObject of a missing key answers 404 only to a caller with s3:ListBucket on the
+    # bucket, else 403 (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html,
+    # "Permissions"); every first deploy reads a lock that does not exist yet. A GetObject
+    # request carries no s3:prefix, so a ListBucket limited by an s3:prefix condition may not
+    # count there: the grant has no condition. It shows key names (not contents) of
+    # canaryctl's own state bucket only. With a prefix-conditioned grant instead (a shared
+    # bucket), canaryctl reads a 403 as "missing" when listing the key itself shows nothing.
+    sid       = "StateListBucket"
     actions   = ["s3:ListBucket"]
     resources = [var.state_bucket_arn]
-    condition {
-      test     = "StringLike"
-      variable = "s3:prefix"
-      values   = ["${local.state_prefix}/*"]
-    }
   }
 
   statement {
@@ -124,6 +110,17 @@ data "aws_iam_policy_document" "deploy" {
       test     = "StringEquals"
       variable = "kms:ViaService"
       values   = ["s3.${data.aws_region.current.region}.amazonaws.com"]
+    }
+  }
+
+  # The Prometheus source's queries (SigV4, service aps) on the environment's Amazon Managed
+  # Prometheus workspace, when it has one.
+  dynamic "statement" {
+    for_each = var.amp_workspace_arn == null ? [] : [var.amp_workspace_arn]
+    content {
+      sid       = "ManagedPrometheusQuery"
+      actions   = ["aps:QueryMetrics"]
+      resources = [statement.value]
     }
   }
 

@@ -40,11 +40,6 @@ variable "cluster_name" {
   type        = string
 }
 
-variable "cluster_arn" {
-  description = "ARN of the ECS cluster."
-  type        = string
-}
-
 variable "service_name" {
   description = "ECS service canaryctl deploys."
   type        = string
@@ -93,4 +88,10 @@ variable "terraform_state" {
     key    = string
   })
   default = null
+}
+
+variable "amp_workspace_arn" {
+  description = "ARN of the environment's Amazon Managed Prometheus workspace the deploy role may query (aps:QueryMetrics); null when AMP is off."
+  type        = string
+  default     = null
 }

@@ -107,7 +107,6 @@ module "github_oidc" {
   create_oidc_provider   = var.create_oidc_provider
   role_name              = "${local.name}-deploy"
   cluster_name           = module.ecs_service.cluster_name
-  cluster_arn            = module.ecs_service.cluster_arn
   service_name           = module.ecs_service.service_name
   service_arn            = module.ecs_service.service_arn
   task_definition_family = module.ecs_service.task_definition_family
