@@ -22,6 +22,7 @@ module "environment" {
 
   deregistration_delay              = var.deregistration_delay
   health_check_grace_period_seconds = var.health_check_grace_period_seconds
+  enable_managed_prometheus         = var.enable_managed_prometheus
 
   kms_deletion_window_in_days  = 30
   single_nat_gateway           = false

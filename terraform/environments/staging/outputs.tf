@@ -24,3 +24,4 @@ output "service_security_group_id" { value = module.environment.service_security
 output "log_group_name" { value = module.environment.log_group_name }
 output "canaryctl_ecs" { value = module.environment.canaryctl_ecs }
 output "canaryctl_cloudwatch" { value = module.environment.canaryctl_cloudwatch }
+output "amp_query_url" { value = module.environment.amp_query_url }

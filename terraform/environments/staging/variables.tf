@@ -103,3 +103,9 @@ variable "health_check_grace_period_seconds" {
   type        = number
   default     = 120
 }
+
+variable "enable_managed_prometheus" {
+  description = "Amazon Managed Prometheus for the backend's own metrics (an ADOT collector in each task): needed for route-class SLOs, which CloudWatch cannot judge."
+  type        = bool
+  default     = true
+}

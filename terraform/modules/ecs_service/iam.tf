@@ -1,5 +1,6 @@
 # Two roles, as ECS intends: the execution role pulls the image, writes logs and reads the
-# secrets injected at start; the task role is what the backend's code may call (nothing yet).
+# secrets injected at start; the task role is what the task's containers may call: nothing for
+# the backend, aps:RemoteWrite to the workspace for the metrics collector (collector.tf).
 
 data "aws_partition" "current" {}
 

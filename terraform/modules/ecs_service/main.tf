@@ -65,7 +65,7 @@ resource "aws_security_group" "service" {
   }
 
   egress {
-    description = "HTTPS to AWS APIs (ECR, Logs, Secrets Manager) through the NAT gateway"
+    description = "HTTPS to AWS APIs (ECR, Logs, Secrets Manager, AMP remote write) through the NAT gateway"
     from_port   = 443
     to_port     = 443
     protocol    = "tcp"
@@ -103,7 +103,8 @@ resource "aws_ecs_task_definition" "this" {
     cpu_architecture        = var.cpu_architecture
   }
 
-  container_definitions = jsonencode([{
+  # The backend, and the metrics collector when there is one (collector.tf).
+  container_definitions = jsonencode(concat([{
     name                   = var.container_name
     image                  = var.image
     essential              = true
@@ -121,7 +122,7 @@ resource "aws_ecs_task_definition" "this" {
         awslogs-stream-prefix = var.service_name
       }
     }
-  }])
+  }], local.collector_containers))
 }
 
 resource "aws_ecs_service" "this" {

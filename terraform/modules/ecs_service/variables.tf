@@ -138,3 +138,14 @@ variable "log_retention_days" {
   type        = number
   default     = 365
 }
+
+variable "metrics_collector" {
+  description = "An ADOT collector beside the backend in each task, remote-writing its /metrics to an Amazon Managed Prometheus workspace (ARN and remote write URL); null for none."
+  type = object({
+    workspace_arn           = string
+    remote_write_url        = string
+    image                   = optional(string, "public.ecr.aws/aws-observability/aws-otel-collector:v0.43.3")
+    scrape_interval_seconds = optional(number, 15)
+  })
+  default = null
+}

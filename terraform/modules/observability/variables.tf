@@ -59,3 +59,9 @@ variable "target_group_arn_suffixes" {
   description = "CloudWatch dimensions of the blue and green target groups."
   type        = list(string)
 }
+
+variable "enable_managed_prometheus" {
+  description = "Create an Amazon Managed Prometheus workspace for the service's own metrics (route-class SLOs)."
+  type        = bool
+  default     = false
+}

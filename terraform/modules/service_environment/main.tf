@@ -50,6 +50,7 @@ module "observability" {
   alarm_emails              = var.alarm_emails
   load_balancer_arn_suffix  = module.alb.load_balancer_arn_suffix
   target_group_arn_suffixes = [module.alb.blue_target_group_arn_suffix, module.alb.green_target_group_arn_suffix]
+  enable_managed_prometheus = var.enable_managed_prometheus
 }
 
 module "ecs_service" {
@@ -68,6 +69,11 @@ module "ecs_service" {
   log_group_name        = module.observability.log_group_name
 
   health_check_grace_period_seconds = var.health_check_grace_period_seconds
+
+  metrics_collector = var.enable_managed_prometheus ? {
+    workspace_arn    = module.observability.amp_workspace_arn
+    remote_write_url = module.observability.amp_remote_write_url
+  } : null
 
   environment = {
     DATABASE_URL = local.database_url
@@ -114,5 +120,6 @@ module "github_oidc" {
   pass_role_arns         = [module.ecs_service.task_execution_role_arn, module.ecs_service.task_role_arn]
   state_bucket_arn       = module.state_bucket.bucket_arn
   kms_key_arn            = module.kms.key_arn
+  amp_workspace_arn      = module.observability.amp_workspace_arn
   terraform_state        = var.terraform_state_bucket == null ? null : { bucket = var.terraform_state_bucket, key = local.tf_state_key }
 }

@@ -130,3 +130,8 @@ output "canaryctl_cloudwatch" {
     region = var.region
   }
 }
+
+output "amp_query_url" {
+  description = "Amazon Managed Prometheus workspace URL for a prometheus pipeline's metrics.url (env.ENV.outputs.amp_query_url in a pipeline); null when enable_managed_prometheus is false."
+  value       = module.observability.amp_query_url
+}

@@ -128,3 +128,8 @@ variable "health_check_grace_period_seconds" {
   description = "Seconds ECS ignores failing ALB health checks of a new task (/readyz needs RDS and Redis)."
   type        = number
 }
+
+variable "enable_managed_prometheus" {
+  description = "An Amazon Managed Prometheus workspace, an ADOT collector beside each task remote-writing the backend's /metrics to it, and aps:QueryMetrics for the deploy role: the source of route-class SLOs on AWS (docs/aws.md)."
+  type        = bool
+}

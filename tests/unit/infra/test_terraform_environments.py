@@ -41,6 +41,7 @@ PIPELINE_OUTPUTS = {
     "deploy_role_arn",
     "region",
     "canaryctl_ecs",
+    "amp_query_url",  # a prometheus pipeline's metrics.url on Amazon Managed Prometheus
 }
 _VAR = re.compile(r"^\$\{var\.(\w+)\}$")
 _VARS_IN = re.compile(r"\bvar\.(\w+)")

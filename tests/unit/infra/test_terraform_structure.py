@@ -232,6 +232,52 @@ def check_deploy_policy(m: Any) -> list[str]:
     return problems
 
 
+def check_metrics_collector(m: Any) -> list[str]:
+    """With a workspace, each task runs an ADOT collector fed by ../adot_config (scraping the
+    backend's port) and the task role may RemoteWrite to that workspace only; without, none."""
+    problems = []
+    call = m.modules.get("collector_config", {})
+    if call.get("source") != "../adot_config" or "var.metrics_collector == null" not in str(
+        call.get("count")
+    ):
+        problems.append("collector_config must be ../adot_config, only with var.metrics_collector")
+    if call.get("port") != "${var.container_port}" or call.get("job_name") != "${var.service_name}":
+        problems.append("the collector must scrape the backend's port, as job service_name")
+    containers = str(m.locals.get("collector_containers", ""))
+    if "for c in module.collector_config" not in containers or (
+        '{name = "AOT_CONFIG_CONTENT", value = c.yaml}' not in containers
+    ):
+        problems.append("the collector container must take AOT_CONFIG_CONTENT from adot_config")
+    if "essential = false" not in containers:
+        problems.append("a collector outage must not stop the backend (essential = false)")
+    task = m.resources.get("aws_ecs_task_definition", {}).get("this", {})
+    if "local.collector_containers" not in str(task.get("container_definitions", "")):
+        problems.append("the task definition must include local.collector_containers")
+    doc = m.data.get("aws_iam_policy_document", {}).get("task_remote_write", {})
+    statements = doc.get("statement", [])
+    if [(st.get("actions"), st.get("resources")) for st in statements] != [
+        (["aps:RemoteWrite"], ["${var.metrics_collector.workspace_arn}"])
+    ]:
+        problems.append("the task role may only aps:RemoteWrite to the workspace")
+    policy = m.resources.get("aws_iam_role_policy", {}).get("task_remote_write", {})
+    if policy.get("role") != "${aws_iam_role.task.id}" or "count" not in policy:
+        problems.append("the remote-write policy belongs to the task role, only with a collector")
+    return problems
+
+
+def check_managed_prometheus(m: Any) -> list[str]:
+    problems = []
+    workspace = m.resources.get("aws_prometheus_workspace", {}).get("this", {})
+    if workspace.get("count") != "${var.enable_managed_prometheus ? 1 : 0}":
+        problems.append("the AMP workspace must exist exactly when enable_managed_prometheus")
+    for name in ("amp_workspace_arn", "amp_query_url", "amp_remote_write_url"):
+        if name not in m.outputs:
+            problems.append(f"output {name} is missing")
+    if 'trimsuffix(local.amp_endpoint, "/")' not in str(m.outputs.get("amp_query_url")):
+        problems.append("amp_query_url must be the endpoint without its trailing slash")
+    return problems
+
+
 # --- real modules pass --------------------------------------------------------------------
 
 CASES: dict[str, tuple[str, Check]] = {
@@ -243,6 +289,8 @@ CASES: dict[str, tuple[str, Check]] = {
     "redis": ("modules/data", check_redis),
     "oidc trust": ("modules/github_oidc", check_oidc_trust),
     "deploy policy": ("modules/github_oidc", check_deploy_policy),
+    "metrics collector": ("modules/ecs_service", check_metrics_collector),
+    "managed prometheus": ("modules/observability", check_managed_prometheus),
 }
 
 
@@ -308,6 +356,12 @@ MUTATIONS = [
         '"elasticloadbalancing:*"]',
     ),
     ("deploy policy", "policy.tf", 'variable = "ecs:CreateAction"', 'variable = "aws:x"'),
+    ("metrics collector", "collector.tf", "essential              = false", "essential = true"),
+    ("metrics collector", "collector.tf", '"aps:RemoteWrite"', '"aps:*"'),
+    ("metrics collector", "collector.tf", "port                    = var.container_port", ""),
+    ("metrics collector", "main.tf", "local.collector_containers", "[]"),
+    ("metrics collector", "collector.tf", "value = c.yaml", 'value = ""'),
+    ("managed prometheus", "prometheus.tf", "var.enable_managed_prometheus ? 1 : 0", "1"),
 ]
 
 
