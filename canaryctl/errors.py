@@ -11,6 +11,7 @@
     │   └── TrafficDrift             someone else changed the weights (the engine pauses)
     ├── MetricsError                 a metric source failed (unreachable, bad answer)
     └── StateError                   the state store failed (corrupt record, I/O)
+        └── RecordConflict           exit 5: another process wrote the record meanwhile
 
 The CLI maps these to exit codes and a one-line message in one place (``canaryctl.cli.main``).
 Outcomes of a deployment (promoted, rolled back, paused) are not exceptions: they are the
@@ -18,6 +19,8 @@ record's final phase, and the CLI maps them to exit codes 0, 3 and 4.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 __all__ = [
     "EXIT_INCONCLUSIVE",
@@ -114,9 +117,12 @@ class RecordConflict(StateError):
 
     exit_code = EXIT_LOCKED
 
-    def __init__(self, deployment_id: str, detail: str = "") -> None:
+    def __init__(self, deployment_id: str, current: Any = None) -> None:
+        """``current``: the record as the store now holds it (its ``engine`` is named)."""
         self.deployment_id = deployment_id
+        engine = (current.get("engine") if isinstance(current, dict) else None) or {}
+        by = f" (its engine: pid {engine.get('pid')} on {engine.get('host')})" if engine else ""
         super().__init__(
             f"deployment {deployment_id} was written by another process since this one last "
-            f"read it{detail}; not overwritten"
+            f"read it{by}; not overwritten"
         )

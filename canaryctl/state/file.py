@@ -78,19 +78,14 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
-def _encode(data: dict[str, Any]) -> bytes:
-    return json.dumps(data, indent=1, sort_keys=True).encode("utf-8")
-
-
-def _write_atomic(path: Path, data: dict[str, Any] | bytes, *, exclusive: bool = False) -> None:
+def _write_atomic(path: Path, data: dict[str, Any], *, exclusive: bool = False) -> None:
     """Write ``data`` to a fsynced temporary file, then rename it over ``path`` — or, with
     ``exclusive``, link it to ``path`` (``FileExistsError`` if ``path`` exists)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    body = data if isinstance(data, bytes) else _encode(data)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(body)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=1, sort_keys=True)
             f.flush()
             os.fsync(f.fileno())
         if exclusive:
@@ -103,14 +98,6 @@ def _write_atomic(path: Path, data: dict[str, Any] | bytes, *, exclusive: bool =
             os.unlink(tmp)
         raise
     _fsync_dir(path.parent)
-
-
-def _by(path: Path) -> str:
-    """Who wrote the record at ``path`` last, for a conflict's message."""
-    with contextlib.suppress(OSError, StateError):
-        engine = _read(path).get("engine") or {}
-        return f" (its engine: pid {engine.get('pid')} on {engine.get('host')})"
-    return ""
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -147,11 +134,12 @@ class FileStateStore:
             try:
                 fcntl.flock(guard, fcntl.LOCK_EX)  # released when the descriptor closes
                 try:
-                    current: int | None = int(_read(path).get("rev") or 0)
+                    on_disk: dict[str, Any] | None = _read(path)
                 except FileNotFoundError:
-                    current = None
+                    on_disk = None
+                current = None if on_disk is None else int(on_disk.get("rev") or 0)
                 if current is not None and current != expected:
-                    raise RecordConflict(deployment_id, _by(path))
+                    raise RecordConflict(deployment_id, on_disk)
                 rev = (current or 0) + 1
                 _write_atomic(path, {**record, "rev": rev})
             finally:

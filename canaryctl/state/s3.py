@@ -119,9 +119,13 @@ class S3StateStore:
         condition: dict[str, Any] = {"if_none_match": True}
         rev = 1
         if expected is not None:
-            etag = known[1] if known and known[0] == expected else self._etag_at(key, expected)
-            if etag is None:
-                raise RecordConflict(deployment_id, self._by(key))
+            if known and known[0] == expected:
+                etag = known[1]
+            else:  # read by another store: S3 must still hold that revision
+                found = self._get(key, f"load {deployment_id}")
+                if found is None or _rev_of(found[0]) != expected:
+                    raise RecordConflict(deployment_id, _record_of(found))
+                etag = found[1]
             condition, rev = {"if_match": etag}, int(expected) + 1
         body = json.dumps({**record, "rev": rev}, sort_keys=True, default=str).encode()
         try:
@@ -131,7 +135,7 @@ class S3StateStore:
             # ours if the object holds exactly our bytes.
             found = self._get(key, f"load {deployment_id}")
             if found is None or found[0] != body:
-                raise RecordConflict(deployment_id, self._by(key)) from None
+                raise RecordConflict(deployment_id, _record_of(found)) from None
             etag = found[1]
         record["rev"] = rev
         self._revs[deployment_id] = (rev, etag)
@@ -173,26 +177,6 @@ class S3StateStore:
         record["rev"] = int(record.get("rev") or 0)  # records written before revisions: 0
         self._revs[str(record.get("id"))] = (record["rev"], etag)
         return record
-
-    def _etag_at(self, key: str, rev: int) -> str | None:
-        """The object's ETag if it is at revision ``rev`` (None: another revision, or gone)."""
-        found = self._get(key, f"read {key}")
-        if found is None:
-            return None
-        try:
-            current = int(json.loads(found[0]).get("rev") or 0)
-        except (ValueError, TypeError, AttributeError):
-            return None
-        return found[1] if current == rev else None
-
-    def _by(self, key: str) -> str:
-        """Who wrote the record at ``key`` last, for a conflict's message."""
-        try:
-            found = self._get(key, f"read {key}")
-            engine = json.loads(found[0]).get("engine") or {} if found else {}
-        except (CanaryError, ValueError, AttributeError):
-            return ""
-        return f" (its engine: pid {engine.get('pid')} on {engine.get('host')})" if engine else ""
 
     # -- control requests from other processes ------------------------------------------
 
@@ -402,6 +386,20 @@ class S3StateStore:
         if not isinstance(record, dict):
             raise StateError(f"deployment {deployment_id}: the S3 record is not an object")
         return record
+
+
+def _record_of(found: tuple[bytes, str] | None) -> dict[str, Any] | None:
+    """The record in a GetObject answer, or None when it is gone or unreadable."""
+    try:
+        record = json.loads(found[0]) if found else None
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def _rev_of(body: bytes) -> int | None:
+    record = _record_of((body, ""))
+    return None if record is None else int(record.get("rev") or 0)
 
 
 class _Conflict(Exception):
