@@ -23,7 +23,6 @@ named: canaryctl does not guess which of someone else's task sets should serve.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +31,6 @@ from canaryctl.platforms.base import TaskSet, Weights
 from canaryctl.platforms.ecs import listener, taskdef
 from canaryctl.platforms.ecs.platform import EcsPlatform
 from canaryctl.platforms.ecs.tasksets import (
-    external_id,
     scale_of,
     target_group_of,
     to_task_set,
@@ -98,7 +96,7 @@ class _Adoption:
         mine = self._interrupted(live, arn, group, version)
         created = mine or self._create(service, definition, container, group, version)
         ts = self.p._find(created)
-        self._make_primary(ts)
+        self.p._make_primary(ts, f"make task set {ts.get('id')} primary")
         steady = self.p._wait_settled(ts, 100.0, None, timeout_s, "stable")
         if self.p._traffic.weights(group, self._other(group)) != Weights(100, 0):
             self.p._traffic.write(group, self._other(group), Weights(100, 0))
@@ -192,37 +190,26 @@ class _Adoption:
         group: str,
         version: str,
     ) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {
-            "cluster": self.s.cluster,
-            "service": self.s.service,
-            "taskDefinition": definition["taskDefinitionArn"],
-            "externalId": external_id(version),
-            "loadBalancers": [
-                {
-                    "targetGroupArn": group,
-                    "containerName": container,
-                    "containerPort": self._port(definition, container),
-                }
-            ],
-            "scale": {"value": 100.0, "unit": "PERCENT"},
-            "clientToken": uuid.uuid4().hex,  # botocore's retries of this call create one set
-            "tags": [{"key": taskdef.VERSION_TAG, "value": version}],
+        balancer = {
+            "targetGroupArn": group,
+            "containerName": container,
+            "containerPort": self._port(definition, container),
         }
-        network = service.get("networkConfiguration") or self._network(definition)
-        if network:
-            kwargs["networkConfiguration"] = network
-        if service.get("capacityProviderStrategy"):
-            kwargs["capacityProviderStrategy"] = service["capacityProviderStrategy"]
-        else:
-            kwargs["launchType"] = service.get("launchType") or self.first.launch_type or "FARGATE"
-        if service.get("platformVersion"):
-            kwargs["platformVersion"] = service["platformVersion"]
-        answer = self.p._call(
-            self.p._ecs.create_task_set,
+        placement = {
+            "networkConfiguration": service.get("networkConfiguration")
+            or self._network(definition),
+            "platformVersion": service.get("platformVersion"),
+            "capacityProviderStrategy": service.get("capacityProviderStrategy"),
+            "launchType": service.get("launchType") or self.first.launch_type or "FARGATE",
+        }
+        return self.p._create_like(
+            placement,
+            str(definition["taskDefinitionArn"]),
+            version,
+            [balancer],
+            100.0,
             f"create the first task set of service {self.s.service} ({version})",
-            **kwargs,
         )
-        return dict(answer["taskSet"])
 
     def _port(self, definition: dict[str, Any], container: str) -> int:
         if self.first.container_port is not None:
@@ -247,23 +234,3 @@ class _Adoption:
                 "service_security_group_id)"
             )
         return None
-
-    def _make_primary(self, ts: dict[str, Any]) -> None:
-        arn = ts["taskSetArn"]
-        self.p._call(
-            self.p._ecs.update_service_primary_task_set,
-            f"make task set {ts.get('id')} primary",
-            cluster=self.s.cluster,
-            service=self.s.service,
-            primaryTaskSet=arn,
-        )
-        # Until it reads PRIMARY: right after the switch a read may still show it ACTIVE (the
-        # ECS consistency model, canaryctl/platforms/ecs/waits.py).
-        deadline = self.p._clock() + self.s.consistency_timeout
-        while (self.p._describe_one(ts) or {}).get("status") != "PRIMARY":
-            if self.p._clock() >= deadline:
-                raise PlatformError(
-                    f"task set {ts.get('id')} was made primary but still does not read PRIMARY "
-                    f"after {self.s.consistency_timeout:g}s"
-                )
-            self.p._sleep(self.s.poll_interval)

@@ -184,20 +184,7 @@ class EcsPlatform:
                 self._write_weights(lay, Weights(0, 100))
             if scale_of(lay.primary) > 0:
                 self._scale(lay.primary, 0.0, "stable")
-            self._call(
-                self._ecs.update_service_primary_task_set,
-                "make the canary task set primary",
-                cluster=self.settings.cluster,
-                service=self.settings.service,
-                primaryTaskSet=canary["taskSetArn"],
-            )
-            arn = canary["taskSetArn"]
-            lay = self._layout_until(lambda lay: lay.primary.get("taskSetArn") == arn)
-            if lay.primary.get("taskSetArn") != arn:
-                raise PlatformError(
-                    f"task set {canary.get('id')} was made primary but still does not read "
-                    f"PRIMARY after {self.settings.consistency_timeout:g}s"
-                )
+            lay = self._make_primary(canary, "make the canary task set primary")
         if lay.retired:
             self._sleep(self.settings.drain_delay)  # let in-flight and sticky sessions finish
             for old in lay.retired:
@@ -236,6 +223,30 @@ class EcsPlatform:
 
     def _layout(self) -> Layout:
         return layout(self._task_sets(), self.settings.target_groups, self.settings.service)
+
+    def _make_primary(self, ts: dict[str, Any], what: str) -> Layout:
+        """Make ``ts`` the service's PRIMARY task set; the layout once DescribeTaskSets reads it
+        PRIMARY (right after the switch a read may still show the old primary: the ECS
+        consistency model, canaryctl/platforms/ecs/waits.py)."""
+        arn = ts["taskSetArn"]
+        self._call(
+            self._ecs.update_service_primary_task_set,
+            what,
+            cluster=self.settings.cluster,
+            service=self.settings.service,
+            primaryTaskSet=arn,
+        )
+        deadline = self._clock() + self.settings.consistency_timeout
+        while True:
+            sets = self._task_sets()
+            if any(s.get("taskSetArn") == arn and s.get("status") == "PRIMARY" for s in sets):
+                return layout(sets, self.settings.target_groups, self.settings.service)
+            if self._clock() >= deadline:
+                raise PlatformError(
+                    f"task set {ts.get('id')} was made primary but still does not read "
+                    f"PRIMARY after {self.settings.consistency_timeout:g}s"
+                )
+            self._sleep(self.settings.poll_interval)
 
     def _layout_until(self, done: Callable[[Layout], bool]) -> Layout:
         """The layout, read again while ``done`` says the reads have not caught up yet (for at
@@ -295,6 +306,26 @@ class EcsPlatform:
             for lb in primary.get("loadBalancers", [])
             if lb.get("targetGroupArn") == lay.stable_tg
         ]
+        return self._create_like(
+            primary,
+            definition,
+            version,
+            balancers,
+            scale,
+            f"create the canary task set for {version}",
+        )
+
+    def _create_like(
+        self,
+        like: dict[str, Any],
+        definition: str,
+        version: str,
+        balancers: list[dict[str, Any]],
+        scale: float,
+        what: str,
+    ) -> dict[str, Any]:
+        """CreateTaskSet of canaryctl's release ``version``, placed as ``like`` is (its network
+        configuration, platform version, capacity provider strategy or launch type)."""
         kwargs: dict[str, Any] = {
             "cluster": self.settings.cluster,
             "service": self.settings.service,
@@ -307,15 +338,13 @@ class EcsPlatform:
             "tags": [{"key": taskdef.VERSION_TAG, "value": version}],
         }
         for key in ("networkConfiguration", "platformVersion"):
-            if primary.get(key):
-                kwargs[key] = primary[key]
-        if primary.get("capacityProviderStrategy"):
-            kwargs["capacityProviderStrategy"] = primary["capacityProviderStrategy"]
-        elif primary.get("launchType"):
-            kwargs["launchType"] = primary["launchType"]
-        answer = self._call(
-            self._ecs.create_task_set, f"create the canary task set for {version}", **kwargs
-        )
+            if like.get(key):
+                kwargs[key] = like[key]
+        if like.get("capacityProviderStrategy"):
+            kwargs["capacityProviderStrategy"] = like["capacityProviderStrategy"]
+        elif like.get("launchType"):
+            kwargs["launchType"] = like["launchType"]
+        answer = self._call(self._ecs.create_task_set, what, **kwargs)
         return dict(answer["taskSet"])
 
     def _scale(self, ts: dict[str, Any], percent: float, role: str) -> dict[str, Any]:
