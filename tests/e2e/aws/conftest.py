@@ -43,6 +43,26 @@ aws.session().events.register("before-call", _throttle)
 """
 
 
+# The policy the ECS end-to-end pipelines are judged by (``Staging.policy``): short windows on
+# the replayed or scripted metrics, overall latency and errors only.
+_POLICY = """\
+apiVersion: canaryctl/v1
+kind: Policy
+name: gamebackend-e2e
+analysis:
+  interval: 2s
+  window: {window}
+  minRequests: 20
+  failureLimit: 1
+  missingData: {{action: rollback, limit: 3}}
+  judge: threshold
+slos:
+  all:
+    errorRate: {{max: 1%}}
+    latency: {{p95: 250ms}}
+"""
+
+
 def _deploy(pipeline: Path, version: str) -> list[str]:
     return [
         "deploy",
@@ -81,6 +101,11 @@ class Staging:
         self.cluster, self.service = self.world.cluster, self.world.service
         self.blue, self.green = self.world.blue, self.world.green
         self.listener, self.primary = self.world.listener_arn, self.world.primary_arn
+
+    @staticmethod
+    def policy(window: str = "6s") -> str:
+        """The e2e policy (``_POLICY``) with analysis windows of ``window``."""
+        return _POLICY.format(window=window)
 
     def write_pipeline(self, policy: str, rest: str) -> Path:
         """``policy.yaml`` and a ``pipeline.yaml`` deploying to this ECS service, whose

@@ -16,23 +16,6 @@ pytestmark = pytest.mark.e2e
 
 Staging = Any  # conftest's Staging (shared through fixtures, not imports)
 
-POLICY = """\
-apiVersion: canaryctl/v1
-kind: Policy
-name: gamebackend-e2e
-analysis:
-  interval: 2s
-  window: 6s
-  minRequests: 20
-  failureLimit: 1
-  missingData: {action: rollback, limit: 3}
-  judge: threshold
-slos:
-  all:
-    errorRate: {max: 1%}
-    latency: {p95: 250ms}
-"""
-
 PIPELINE = """\
 apiVersion: canaryctl/v1
 kind: Pipeline
@@ -108,7 +91,7 @@ def adopting(bare_staging: Staging, terraform_environments: Any) -> tuple[Stagin
     bare_staging.extra_env.update(
         {"CANARYCTL_ENVIRONMENTS": str(root), "CANARYCTL_TERRAFORM": "embedded"}
     )
-    (bare_staging.tmp / "policy.yaml").write_text(POLICY, encoding="utf-8")
+    (bare_staging.tmp / "policy.yaml").write_text(bare_staging.policy(), encoding="utf-8")
     path = bare_staging.tmp / "pipeline.yaml"
     path.write_text(PIPELINE, encoding="utf-8")
     return bare_staging, path

@@ -13,22 +13,6 @@ pytestmark = pytest.mark.e2e
 
 Staging = Any  # conftest's Staging (shared through fixtures, not imports)
 
-POLICY = """\
-apiVersion: canaryctl/v1
-kind: Policy
-analysis:
-  interval: 2s
-  window: 6s
-  minRequests: 20
-  failureLimit: 1
-  missingData: {action: rollback, limit: 3}
-  judge: threshold
-slos:
-  all:
-    errorRate: {max: 1%}
-    latency: {p95: 250ms}
-"""
-
 
 def test_the_canary_is_scaled_up_before_each_weight_and_promoted_at_full_scale(
     staging: Staging, recording: Any
@@ -44,7 +28,7 @@ steps:
   - analyze: {{}}
   - promote: {{}}
 """
-    path = staging.write_pipeline(POLICY, rest)  # canaryScalePercent: 25, the minimum
+    path = staging.write_pipeline(staging.policy(), rest)  # canaryScalePercent: 25, the minimum
     code, outcome, stderr = staging.deploy(path, "1.1.0")
     assert code == 0, stderr
     assert outcome["phase"] == "promoted"

@@ -15,23 +15,6 @@ pytestmark = pytest.mark.e2e
 
 Staging = Any  # conftest's Staging (shared through fixtures, not imports)
 
-POLICY = """\
-apiVersion: canaryctl/v1
-kind: Policy
-name: gamebackend-e2e
-analysis:
-  interval: 2s
-  window: {window}
-  minRequests: 20
-  failureLimit: 1
-  missingData: {action: rollback, limit: 3}
-  judge: threshold
-slos:
-  all:
-    errorRate: {max: 1%}
-    latency: {p95: 250ms}
-"""
-
 
 def pipeline(staging: Staging, recording: Path, window: str = "6s") -> Path:
     rest = f"""\
@@ -44,7 +27,7 @@ steps:
   - promote: {{}}
 onFailure: rollback
 """
-    return Path(staging.write_pipeline(POLICY.replace("{window}", window), rest))
+    return Path(staging.write_pipeline(staging.policy(window), rest))
 
 
 def assert_promoted(staging: Staging) -> None:

@@ -17,21 +17,6 @@ Staging = Any  # conftest's Staging (shared through fixtures, not imports)
 
 BUCKET = "gamebackend-staging-canaryctl"
 STATE = f"s3://{BUCKET}/canaryctl/"
-POLICY = """\
-apiVersion: canaryctl/v1
-kind: Policy
-analysis:
-  interval: 2s
-  window: {window}
-  minRequests: 20
-  failureLimit: 1
-  missingData: {action: rollback, limit: 3}
-  judge: threshold
-slos:
-  all:
-    errorRate: {max: 1%}
-    latency: {p95: 250ms}
-"""
 
 
 def pipeline(staging: Staging, recording: Path, *, window: str, extra: str = "") -> Path:
@@ -41,7 +26,7 @@ steps:
   - analyze: {{}}
   - promote: {{}}
 {extra}"""
-    return Path(staging.write_pipeline(POLICY.replace("{window}", window), rest))
+    return Path(staging.write_pipeline(staging.policy(window), rest))
 
 
 def wait_for(condition: Any, timeout: float = 60.0) -> Any:
